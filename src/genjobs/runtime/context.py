@@ -1,0 +1,103 @@
+"""What a running model sees: progress, cancellation, inputs and outputs.
+
+The worker process builds one ``RunContext`` per task. The same class serves a model
+run directly (tests, notebooks): pass ``on_progress`` and ``cancel_event`` of your own.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from genjobs.config import Settings
+from genjobs.files.fetch import FetchError, FetchTooLarge, fetch_to_file
+from genjobs.files.storage import Storage, StoredFile, safe_file_name
+from genjobs.runtime.model import TaskCancelled, TaskFailed
+
+log = logging.getLogger("genjobs.model")
+
+
+class RunContext:
+    def __init__(
+        self,
+        task_id: str,
+        settings: Settings,
+        storage: Storage,
+        work_dir: Path,
+        on_progress: Callable[[int], None] | None = None,
+        cancel_event: threading.Event | None = None,
+    ) -> None:
+        self.task_id = task_id
+        self.settings = settings
+        self.storage = storage
+        self.work_dir = work_dir
+        self.outputs: list[StoredFile] = []
+        self.log = log
+        self._on_progress = on_progress
+        self._cancel = cancel_event or threading.Event()
+        self._last_progress = -1
+        work_dir.mkdir(parents=True, exist_ok=True)
+
+    # --- progress and cancellation ----------------------------------------------
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check_cancelled(self) -> None:
+        """Raise ``TaskCancelled`` if the task was cancelled; call it between chunks."""
+        if self._cancel.is_set():
+            raise TaskCancelled()
+
+    def progress(self, percent: float) -> None:
+        """Report progress 0-100 (monotonic; repeats are dropped) and check for cancel."""
+        value = max(0, min(100, int(percent)))
+        if value > self._last_progress:
+            self._last_progress = value
+            if self._on_progress is not None:
+                self._on_progress(value)
+        self.check_cancelled()
+
+    # --- inputs ---------------------------------------------------------------------
+    def fetch_input(self, url: str, max_bytes: int | None = None) -> Path:
+        """A local copy of an input URL (our own links are read from storage directly).
+
+        Raises ``TaskFailed("input_fetch_failed" | "input_too_large", ...)``.
+        """
+        limit = max_bytes or self.settings.fetch_max_bytes
+        own = self.storage.local_path_for_url(url)
+        if own is not None:
+            if own.stat().st_size > limit:
+                raise TaskFailed("input_too_large", f"{url} is larger than {limit} bytes")
+            return own
+        name = safe_file_name(unquote(urlsplit(url).path), fallback="input")
+        dest = self.work_dir / f"{len(list(self.work_dir.iterdir()))}-{name}"
+        try:
+            return fetch_to_file(
+                url,
+                dest,
+                allow_private=self.settings.allow_private_urls,
+                timeout_s=self.settings.fetch_timeout_s,
+                max_bytes=limit,
+            )
+        except FetchTooLarge as exc:
+            raise TaskFailed("input_too_large", f"{url} {exc}") from exc
+        except FetchError as exc:
+            raise TaskFailed("input_fetch_failed", f"{url} {exc}") from exc
+
+    # --- outputs ------------------------------------------------------------------
+    def save_output(self, source: Path | bytes, file_name: str) -> str:
+        """Store a result file and return its link (valid for the retention period)."""
+        if isinstance(source, bytes):
+            stored = self.storage.save_bytes("results", file_name, source)
+        else:
+            stored = self.storage.save_path("results", file_name, source)
+        self.outputs.append(stored)
+        ttl = self.settings.retention_days * 86400
+        return self.storage.link(stored.kind, stored.token, stored.name, ttl)
+
+    def close(self) -> None:
+        shutil.rmtree(self.work_dir, ignore_errors=True)
