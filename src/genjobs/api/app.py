@@ -1,0 +1,114 @@
+"""The application factory: one FastAPI app with its background loops (embedded runner,
+callback delivery, retention) started and stopped by the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from genjobs import __version__
+from genjobs.api.auth import Authenticator
+from genjobs.api.errors import install_error_handlers
+from genjobs.api.ratelimit import RateLimiter
+from genjobs.api.routers import account, files, jobs, models, system
+from genjobs.api.services import Services
+from genjobs.config import Settings
+from genjobs.dispatch.embedded import EmbeddedDispatcher
+from genjobs.dispatch.events import TaskEvents
+from genjobs.files.retention import purge_forever
+from genjobs.files.storage import Storage
+from genjobs.runtime.registry import ModelRegistry
+from genjobs.runtime.runner import Runner
+from genjobs.store import keys
+from genjobs.store.database import Database
+from genjobs.store.lifecycle import OutboxPolicy
+from genjobs.webhooks.delivery import Deliverer
+
+log = logging.getLogger("genjobs")
+
+
+def open_database(settings: Settings) -> Database:
+    """The database, migrated, with GENJOBS_API_KEY present as an admin key."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.sqlalchemy_url)
+    db.migrate()
+    if settings.api_key:
+        db.run_sync(
+            lambda conn: keys.ensure_admin_key(conn, settings.api_key, settings.admin_credits)
+        )
+    return db
+
+
+def build_services(settings: Settings, db: Database) -> Services:
+    events = TaskEvents()
+    storage = Storage(settings.files_dir, settings.base_url, settings.signing_key)
+    registry = ModelRegistry.from_entry_points()
+    policy = OutboxPolicy(
+        max_attempts=settings.callback_max_attempts,
+        retention_ms=int(settings.retention_days * 86_400_000),
+    )
+    dispatcher = EmbeddedDispatcher(db, events)
+    runner = None
+    if settings.workers:
+        runner = Runner(
+            db=db,
+            registry=registry,
+            settings=settings,
+            events=events,
+            dispatcher=dispatcher,
+            policy=policy,
+            storage=storage,
+        )
+    return Services(
+        settings=settings,
+        db=db,
+        registry=registry,
+        storage=storage,
+        events=events,
+        dispatcher=dispatcher,
+        auth=Authenticator(db),
+        rate_limiter=RateLimiter(settings.rate_limit, settings.rate_window_s),
+        policy=policy,
+        runner=runner,
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = open_database(settings)
+        svc = build_services(settings, db)
+        app.state.services = svc
+        loops = [
+            asyncio.create_task(Deliverer(db, settings, svc.events).run(), name="callbacks"),
+            asyncio.create_task(purge_forever(db, svc.storage), name="retention"),
+        ]
+        if svc.runner is not None:
+            loops.append(asyncio.create_task(svc.runner.run(), name="runner"))
+        log.info(
+            "genjobs %s serving %s on %s", __version__, svc.registry.names(), settings.base_url
+        )
+        try:
+            yield
+        finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            if svc.runner is not None:
+                await svc.runner.shutdown()
+            db.dispose()
+
+    app = FastAPI(
+        title="genjobs",
+        version=__version__,
+        summary="Generative-AI models as asynchronous jobs, compatible with the kie.ai Jobs API.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (jobs.router, files.router, account.router, models.router, system.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,60 @@
+"""Every error leaves as the kie envelope, with a message naming the field and the rule."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from genjobs.api.envelope import failure
+from genjobs.core.errors import ApiError, Code
+
+log = logging.getLogger("genjobs.api")
+_BODY_PREFIXES = ("body", "query", "header", "path")
+
+
+def describe_validation_errors(errors: Sequence[Any], prefix: str = "") -> str:
+    """pydantic errors as ``field.path: rule`` clauses, e.g. ``input.text: Field required``."""
+    parts = []
+    for error in errors:
+        location = [str(item) for item in error.get("loc", ())]
+        if location and location[0] in _BODY_PREFIXES:
+            location = location[1:]
+        field = ".".join([p for p in (prefix, *location) if p]) or "body"
+        message = str(error.get("msg", "invalid value"))
+        message = message.removeprefix("Value error, ")
+        parts.append(f"{field}: {message}")
+    return "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return failure(exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return failure(Code.VALIDATION, describe_validation_errors(exc.errors()))
+
+    @app.exception_handler(ValidationError)
+    async def model_invalid(_request: Request, exc: ValidationError) -> JSONResponse:
+        return failure(Code.VALIDATION, describe_validation_errors(exc.errors()))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = exc.status_code
+        message = str(exc.detail)
+        if code == 405:
+            message = "method not allowed on this endpoint"
+        return failure(code, message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return failure(Code.SERVER_ERROR, "internal server error")

@@ -1,0 +1,240 @@
+"""The Jobs API: createTask, recordInfo (kie.ai), plus list, cancel, stream and callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from genjobs import metrics
+from genjobs.api.auth import Principal, principal
+from genjobs.api.envelope import ok
+from genjobs.api.errors import describe_validation_errors
+from genjobs.api.services import Services, services
+from genjobs.core.errors import ApiError, Code, invalid
+from genjobs.core.record import task_record
+from genjobs.core.states import FINAL_STATES, State
+from genjobs.files.fetch import FetchError, check_public_url
+from genjobs.store import deliveries, lifecycle, tasks
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+Caller = Annotated[Principal, Depends(principal)]
+Svc = Annotated[Services, Depends(services)]
+TaskIdQuery = Annotated[str, Query(min_length=1, max_length=64, description="The task's id.")]
+SSE_HEARTBEAT_S = 15.0
+
+
+class CreateTaskBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1, max_length=200, description="A model of GET /api/v1/models.")
+    input: dict[str, Any] = Field(description="The model's input; see its inputSchema.")
+    callBackUrl: str | None = Field(
+        default=None, max_length=2000, description="Receives the final record (POST)."
+    )
+    progressCallBackUrl: str | None = Field(
+        default=None, max_length=2000, description="Receives progress events (POST)."
+    )
+
+
+class TaskIdBody(BaseModel):
+    taskId: str = Field(min_length=1, max_length=64)
+
+
+def _not_found(task_id: str) -> ApiError:
+    return ApiError(Code.NOT_FOUND, f"task not found: {task_id}")
+
+
+async def _check_callback_url(field: str, url: str | None, allow_private: bool) -> None:
+    if url:
+        try:
+            await anyio.to_thread.run_sync(check_public_url, url, allow_private)
+        except FetchError as exc:
+            raise invalid(field, str(exc)) from exc
+
+
+@router.post("/createTask", summary="Create a task")
+async def create_task(
+    body: CreateTaskBody,
+    request: Request,
+    caller: Caller,
+    svc: Svc,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    if not caller.is_admin or svc.settings.rate_limit_admins:
+        wait_s = svc.rate_limiter.check(caller.key_id)
+        if wait_s is not None:
+            raise ApiError(
+                Code.RATE_LIMITED,
+                f"rate limit exceeded: at most {svc.rate_limiter.limit} tasks per "
+                f"{svc.rate_limiter.window_s:g} s per key; retry in {wait_s:.1f} s",
+                headers=svc.rate_limiter.retry_after_header(wait_s),
+            )
+    model = svc.registry.get(body.model)
+    if model is None:
+        raise invalid("model", f"unknown model {body.model!r}; see GET /api/v1/models")
+    try:
+        model_input = model.input_schema.model_validate(body.input)
+    except ValidationError as exc:
+        raise ApiError(
+            Code.VALIDATION, describe_validation_errors(exc.errors(), prefix="input")
+        ) from exc
+    await _check_callback_url("callBackUrl", body.callBackUrl, svc.settings.allow_private_urls)
+    await _check_callback_url(
+        "progressCallBackUrl", body.progressCallBackUrl, svc.settings.allow_private_urls
+    )
+    raw = await request.body()
+    param = json.dumps(json.loads(raw), ensure_ascii=False, separators=(",", ":"))
+    new = lifecycle.NewTask(
+        owner_id=caller.key_id,
+        model=model.name,
+        param=param,
+        price=float(model.price_for(model_input)),
+        callback_url=body.callBackUrl,
+        progress_callback_url=body.progressCallBackUrl,
+        idempotency_key=idempotency_key,
+        request_hash=hashlib.sha256(param.encode()).hexdigest() if idempotency_key else None,
+    )
+    try:
+        task_id, created = await svc.db.run(partial(_create_once, new=new))
+    except IntegrityError:  # a concurrent request with the same Idempotency-Key won
+        task_id, created = await svc.db.run(partial(_create_once, new=new))
+    if created:
+        metrics.tasks_created.labels(model.name).inc()
+        await svc.dispatcher.submit(task_id)
+    return ok({"taskId": task_id})
+
+
+def _create_once(conn: Connection, new: lifecycle.NewTask) -> tuple[str, bool]:
+    """Create the task, or return the earlier one made with the same Idempotency-Key."""
+    if new.idempotency_key:
+        earlier = tasks.find_by_idempotency_key(conn, new.owner_id, new.idempotency_key)
+        if earlier is not None:
+            if earlier["request_hash"] != new.request_hash:
+                raise invalid(
+                    "Idempotency-Key",
+                    "this key was already used with a different request body",
+                )
+            return str(earlier["id"]), False
+    return lifecycle.create(conn, new), True
+
+
+@router.get("/recordInfo", summary="Query a task")
+async def record_info(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> JSONResponse:
+    row = await svc.db.run(partial(tasks.get, task_id=taskId, owner_id=caller.owner_filter))
+    if row is None:
+        raise _not_found(taskId)
+    return ok(task_record(row))
+
+
+@router.get("/list", summary="List tasks, newest first (genjobs addition)")
+async def list_tasks(
+    caller: Caller,
+    svc: Svc,
+    state: Annotated[State | None, Query(description="Only tasks in this state.")] = None,
+    model: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> JSONResponse:
+    try:
+        position = tasks.decode_cursor(cursor) if cursor else None
+    except ValueError as exc:
+        raise invalid("cursor", str(exc)) from exc
+    rows, next_cursor = await svc.db.run(
+        partial(
+            tasks.list_page,
+            owner_id=caller.owner_filter,
+            state=state,
+            model=model,
+            limit=limit,
+            cursor=position,
+        )
+    )
+    return ok({"items": [task_record(row) for row in rows], "nextCursor": next_cursor})
+
+
+@router.post("/cancel", summary="Cancel a task (genjobs addition)")
+async def cancel_task(body: TaskIdBody, caller: Caller, svc: Svc) -> JSONResponse:
+    def cancel(conn: Connection) -> dict[str, Any]:
+        row = tasks.get(conn, body.taskId, caller.owner_filter)
+        if row is None:
+            raise _not_found(body.taskId)
+        if row["state"] in FINAL_STATES:
+            raise invalid("taskId", f"the task already finished (state {row['state']})")
+        lifecycle.request_cancel(conn, row, svc.policy)
+        updated = tasks.get(conn, body.taskId)
+        assert updated is not None
+        return task_record(updated)
+
+    record = await svc.db.run(cancel)
+    svc.events.changed(body.taskId)
+    if record["state"] == State.GENERATING:
+        svc.events.cancel_requested.put_nowait(body.taskId)
+    else:
+        svc.events.outbox_written()
+    return ok(record, "cancel requested" if record["state"] != State.FAIL else "canceled")
+
+
+@router.get(
+    "/stream",
+    summary="Server-Sent Events of a task's state and progress (genjobs addition)",
+    response_class=StreamingResponse,
+)
+async def stream_task(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> StreamingResponse:
+    row = await svc.db.run(partial(tasks.get, task_id=taskId, owner_id=caller.owner_filter))
+    if row is None:
+        raise _not_found(taskId)
+
+    async def events() -> AsyncIterator[str]:
+        watcher = svc.events.watch(taskId)
+        last: tuple[Any, ...] | None = None
+        idle_s = 0.0
+        try:
+            while True:
+                current = await svc.db.run(partial(tasks.get, task_id=taskId))
+                if current is None:
+                    return
+                key = (current["state"], current["progress"], current["update_time"])
+                if key != last:
+                    last, idle_s = key, 0.0
+                    yield f"event: task\ndata: {json.dumps(task_record(current))}\n\n"
+                    if current["state"] in FINAL_STATES:
+                        return
+                elif idle_s >= SSE_HEARTBEAT_S:
+                    idle_s = 0.0
+                    yield ": keep-alive\n\n"
+                # Woken by this process's changes; the 1 s re-read covers other processes.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(watcher.wait(), 1.0)
+                    idle_s -= 1.0
+                watcher.clear()
+                idle_s += 1.0
+        finally:
+            svc.events.unwatch(taskId, watcher)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/callbacks", summary="Callback deliveries of a task and every attempt")
+async def task_callbacks(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> JSONResponse:
+    def read(conn: Connection) -> list[dict[str, Any]]:
+        if tasks.get(conn, taskId, caller.owner_filter) is None:
+            raise _not_found(taskId)
+        return deliveries.for_task(conn, taskId)
+
+    return ok(await svc.db.run(read))

@@ -1,0 +1,43 @@
+"""The model catalogue with each model's input JSON Schema (genjobs addition)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from genjobs.api.auth import Principal, principal
+from genjobs.api.envelope import ok
+from genjobs.api.services import Services, services
+from genjobs.core.errors import ApiError, Code
+from genjobs.runtime.registry import AnyModel
+
+router = APIRouter(prefix="/api/v1/models", tags=["models"])
+Caller = Annotated[Principal, Depends(principal)]
+Svc = Annotated[Services, Depends(services)]
+
+
+def describe(model: AnyModel, timeout_override: float | None) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "description": model.description,
+        "price": model.price,
+        "concurrency": model.concurrency,
+        "timeoutSeconds": timeout_override or model.timeout_s,
+        "inputSchema": model.input_schema.model_json_schema(),
+    }
+
+
+@router.get("", summary="All models")
+async def list_models(_caller: Caller, svc: Svc) -> JSONResponse:
+    override = svc.settings.model_timeout_s
+    return ok([describe(model, override) for model in svc.registry])
+
+
+@router.get("/{name:path}", summary="One model")
+async def get_model(name: str, _caller: Caller, svc: Svc) -> JSONResponse:
+    model = svc.registry.get(name)
+    if model is None:
+        raise ApiError(Code.NOT_FOUND, f"model not found: {name}")
+    return ok(describe(model, svc.settings.model_timeout_s))

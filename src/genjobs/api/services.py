@@ -1,0 +1,37 @@
+"""The parts one server process shares between its routers and background loops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from genjobs.api.auth import Authenticator
+from genjobs.api.ratelimit import RateLimiter
+from genjobs.config import Settings
+from genjobs.dispatch.base import Dispatcher
+from genjobs.dispatch.events import TaskEvents
+from genjobs.files.storage import Storage
+from genjobs.runtime.registry import ModelRegistry
+from genjobs.runtime.runner import Runner
+from genjobs.store.database import Database
+from genjobs.store.lifecycle import OutboxPolicy
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    registry: ModelRegistry
+    storage: Storage
+    events: TaskEvents
+    dispatcher: Dispatcher
+    auth: Authenticator
+    rate_limiter: RateLimiter
+    policy: OutboxPolicy
+    runner: Runner | None = None
+
+
+def services(request: Request) -> Services:
+    value: Services = request.app.state.services
+    return value

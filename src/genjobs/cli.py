@@ -1,0 +1,176 @@
+"""The ``genjobs`` command: the service (serve, worker, keys) and the client commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from genjobs import __version__
+from genjobs.config import Settings, use_settings
+
+
+def _settings(**overrides: Any) -> Settings:
+    values = {key: value for key, value in overrides.items() if value is not None}
+    return use_settings(Settings(**values))
+
+
+@click.group()
+@click.version_option(__version__, prog_name="genjobs")
+def main() -> None:
+    """genjobs: generative-AI models as asynchronous jobs behind a kie.ai-compatible API."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on [127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [8000].")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Database, uploads and results [./genjobs-data].",
+)
+@click.option(
+    "--no-workers", is_flag=True, help="Serve the API only; run `genjobs worker` elsewhere."
+)
+def serve(host: str | None, port: int | None, data_dir: Path | None, no_workers: bool) -> None:
+    """Run the API with embedded workers (foreground)."""
+    import uvicorn
+
+    from genjobs.api.app import create_app, open_database
+    from genjobs.store import keys
+
+    settings = _settings(
+        host=host, port=port, data_dir=data_dir, workers=False if no_workers else None
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    db = open_database(settings)
+    if not settings.api_key and db.run_sync(keys.count_active_admins) == 0:
+        _key_id, raw_key = db.run_sync(
+            lambda conn: keys.create_key(
+                conn, name="admin (first start)", credits=settings.admin_credits, is_admin=True
+            )
+        )
+        click.echo(f"Created the admin API key (shown once, store it now):\n\n    {raw_key}\n")
+    db.dispose()
+    click.echo(
+        f"genjobs {__version__} on {settings.base_url} (data in {settings.data_dir.resolve()})"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+def worker(data_dir: Path | None) -> None:
+    """Run workers only, against the shared database (GENJOBS_DATABASE_URL)."""
+    from genjobs.api.app import build_services, open_database
+
+    settings = _settings(data_dir=data_dir, workers=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def run() -> None:
+        db = open_database(settings)
+        svc = build_services(settings, db)
+        assert svc.runner is not None
+        loop = asyncio.get_running_loop()
+        task = asyncio.create_task(svc.runner.run())
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        click.echo(f"genjobs worker {svc.runner.worker_id} running {svc.registry.names()}")
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await svc.runner.shutdown()
+            db.dispose()
+
+    asyncio.run(run())
+
+
+@main.group()
+def keys() -> None:
+    """Manage API keys (stored hashed, each with a credit balance)."""
+
+
+def _open(data_dir: Path | None) -> Any:
+    from genjobs.api.app import open_database
+
+    return open_database(_settings(data_dir=data_dir))
+
+
+data_dir_option = click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+
+
+@keys.command("create")
+@click.option("--name", default="", help="A label for the key.")
+@click.option("--credits", "credits_", type=float, default=None, help="Starting balance.")
+@click.option("--admin", is_flag=True, help="Sees and manages every task.")
+@data_dir_option
+def keys_create(name: str, credits_: float | None, admin: bool, data_dir: Path | None) -> None:
+    """Create a key and print it (shown once)."""
+    from genjobs.store import keys as store
+
+    db = _open(data_dir)
+    settings = _settings(data_dir=data_dir)
+    balance = credits_ if credits_ is not None else settings.default_credits
+    key_id, raw_key = db.run_sync(
+        lambda conn: store.create_key(conn, name=name, credits=balance, is_admin=admin)
+    )
+    click.echo(json.dumps({"id": key_id, "key": raw_key, "credits": balance, "admin": admin}))
+
+
+@keys.command("list")
+@data_dir_option
+def keys_list(data_dir: Path | None) -> None:
+    """List keys (never the keys themselves)."""
+    from genjobs.store import keys as store
+
+    for row in _open(data_dir).run_sync(store.list_keys):
+        status = "revoked" if row["revoked_at"] else "active"
+        role = "admin" if row["is_admin"] else "user"
+        click.echo(f"{row['id']}\t{role}\t{status}\t{row['credits']:g}\t{row['name']}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@data_dir_option
+def keys_revoke(key_id: str, data_dir: Path | None) -> None:
+    """Revoke a key by its id (effective within 5 s on running servers)."""
+    from genjobs.store import keys as store
+
+    if not _open(data_dir).run_sync(lambda conn: store.revoke(conn, key_id)):
+        raise click.ClickException(f"no active key with id {key_id}")
+    click.echo(f"revoked {key_id}")
+
+
+@keys.command("set-credits")
+@click.argument("key_id")
+@click.argument("credits_", metavar="CREDITS", type=float)
+@data_dir_option
+def keys_set_credits(key_id: str, credits_: float, data_dir: Path | None) -> None:
+    """Set a key's credit balance."""
+    from genjobs.store import keys as store
+
+    if not _open(data_dir).run_sync(lambda conn: store.set_credits(conn, key_id, credits_)):
+        raise click.ClickException(f"no key with id {key_id}")
+    click.echo(f"{key_id} now has {credits_:g} credits")
+
+
+try:  # the client commands (issue 5) live with the SDK
+    from genjobs.client.commands import register
+except ImportError:  # pragma: no cover - until the SDK lands
+    pass
+else:
+    register(main)

@@ -1,0 +1,35 @@
+"""Purges stored files past their retention period."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+
+from genjobs.core.clock import now_ms
+from genjobs.files.storage import Storage
+from genjobs.store import files
+from genjobs.store.database import Database
+
+log = logging.getLogger("genjobs.retention")
+PURGE_EVERY_S = 3600.0
+
+
+async def purge_expired(db: Database, storage: Storage) -> int:
+    purged = 0
+    while rows := await db.run(partial(files.take_expired, now=now_ms())):
+        for row in rows:
+            storage.delete(row["kind"], row["token"])
+        purged += len(rows)
+    if purged:
+        log.info("purged %d expired files", purged)
+    return purged
+
+
+async def purge_forever(db: Database, storage: Storage) -> None:
+    while True:
+        try:
+            await purge_expired(db, storage)
+        except Exception:
+            log.exception("purging expired files failed")
+        await asyncio.sleep(PURGE_EVERY_S)

@@ -1,0 +1,396 @@
+"""The runner: claims queued tasks, runs them in worker processes, records the outcome.
+
+It holds a lease on every task it runs and renews it; if this process dies, the lease
+lapses and the sweeper (of this or any other server) retries or fails the task. All
+writes are conditional on the task's attempt, so a stale runner cannot overwrite a newer
+outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping
+
+from genjobs import metrics
+from genjobs.config import Settings
+from genjobs.core.clock import now_ms
+from genjobs.core.states import FailCode, State
+from genjobs.dispatch.base import Dispatcher
+from genjobs.dispatch.events import TaskEvents
+from genjobs.files.storage import Storage
+from genjobs.runtime.pool import DEAD, ModelPool, WorkerProcess
+from genjobs.runtime.registry import ModelRegistry
+from genjobs.store import lifecycle, tasks
+from genjobs.store.database import Database
+
+log = logging.getLogger("genjobs.runner")
+
+SETUP_TIMEOUT_S = 900.0
+PROGRESS_WRITE_EVERY_S = 0.25
+PROGRESS_CALLBACK_EVERY_S = 1.0
+SWEEP_EVERY_S = 2.0
+STALE_WAITING_MS = 3_000
+
+
+@dataclass
+class Outcome:
+    state: State
+    fail_code: str = ""
+    fail_msg: str = ""
+    result_json: str = ""
+    outputs: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class RunningTask:
+    row: RowMapping
+    worker: WorkerProcess | None = None
+    cancel_deadline: float | None = None
+    lost: bool = False  # the lease was taken from us: stop without writing
+
+
+class Runner:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        registry: ModelRegistry,
+        settings: Settings,
+        events: TaskEvents,
+        dispatcher: Dispatcher,
+        policy: lifecycle.OutboxPolicy,
+        storage: Storage,
+    ) -> None:
+        self._db = db
+        self._storage = storage
+        self._registry = registry
+        self._settings = settings
+        self._events = events
+        self._dispatcher = dispatcher
+        self._policy = policy
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.pools = {
+            model.name: ModelPool(model.name, model.concurrency, settings) for model in registry
+        }
+        self._running: dict[str, RunningTask] = {}
+        self._runs: set[asyncio.Task[None]] = set()
+
+    # --- the loops ------------------------------------------------------------------
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._claim_loop())
+            group.create_task(self._lease_loop())
+            group.create_task(self._sweep_loop())
+            group.create_task(self._cancel_loop())
+
+    async def _claim_loop(self) -> None:
+        lease_ms = int(self._settings.lease_s * 1000)
+        while True:
+            free = [name for name, pool in self.pools.items() if pool.free > 0]
+            row = None
+            if free:
+                row = await self._db.run(
+                    partial(
+                        tasks.claim_next, models=free, worker_id=self.worker_id, lease_ms=lease_ms
+                    )
+                )
+            if row is None:
+                await self._dispatcher.wait_for_work(1.0)
+                continue
+            self._events.changed(row["id"])
+            run = asyncio.create_task(self._execute(row))
+            self._runs.add(run)
+            run.add_done_callback(self._runs.discard)
+
+    async def _lease_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.lease_s / 3)
+            until = now_ms() + int(self._settings.lease_s * 1000)
+            running = [item.row for item in self._running.values()]
+            lost, cancelled = await self._db.run(partial(_renew_leases, rows=running, until=until))
+            for task_id in lost:
+                if task_id in self._running:
+                    log.warning("lost the lease of %s; abandoning it", task_id)
+                    self._running[task_id].lost = True
+                    self._stop_worker(task_id)
+            for task_id in cancelled:
+                self.cancel(task_id)
+
+    async def _cancel_loop(self) -> None:
+        while True:
+            self.cancel(await self._events.cancel_requested.get())
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("sweep failed")
+            await asyncio.sleep(SWEEP_EVERY_S)
+
+    async def sweep(self) -> None:
+        """Requeue tasks left ``waiting``; retry or fail tasks whose lease lapsed."""
+        stale = await self._db.run(
+            partial(tasks.ids_in_state, state=State.WAITING, older_than=now_ms() - STALE_WAITING_MS)
+        )
+        for task_id, _model in stale:
+            await self._dispatcher.submit(task_id)
+        expired = await self._db.run(partial(tasks.expired_leases, now=now_ms()))
+        for row in expired:
+            if row["id"] in self._running:
+                continue  # ours and alive; the lease loop is merely late
+            await self._db.run(partial(self._recover_lost, row=row))
+            self._events.changed(row["id"])
+            self._events.work_available.set()
+
+    def _recover_lost(self, conn: Connection, row: RowMapping) -> None:
+        if row["attempt"] < self._settings.max_attempts and not row["cancel_requested"]:
+            log.warning("task %s lost its worker; retrying it", row["id"])
+            tasks.move(
+                conn,
+                row["id"],
+                [State.GENERATING],
+                State.QUEUING,
+                attempt=row["attempt"],
+                lease_until=None,
+                worker_id=None,
+                progress=0,
+            )
+            return
+        code, message = (
+            (FailCode.CANCELED, "the task was canceled")
+            if row["cancel_requested"]
+            else (
+                FailCode.WORKER_LOST,
+                f"the worker running the task was lost {row['attempt']} times",
+            )
+        )
+        lifecycle.finish_failure(
+            conn,
+            row["id"],
+            code=code,
+            message=message,
+            policy=self._policy,
+            from_states=[State.GENERATING],
+            attempt=row["attempt"],
+        )
+
+    # --- cancellation -------------------------------------------------------------
+    def cancel(self, task_id: str) -> None:
+        running = self._running.get(task_id)
+        if running is None or running.cancel_deadline is not None:
+            return
+        running.cancel_deadline = time.monotonic() + self._settings.cancel_grace_s
+        if running.worker is not None:
+            running.worker.send("cancel", task_id)
+            running.worker.messages.put_nowait(("cancel_check",))
+
+    def _stop_worker(self, task_id: str) -> None:
+        running = self._running.get(task_id)
+        if running is not None and running.worker is not None:
+            running.worker.kill()
+
+    # --- one task -------------------------------------------------------------------
+    async def _execute(self, row: RowMapping) -> None:
+        task_id = row["id"]
+        model = self._registry.get(row["model"])
+        pool = self.pools[row["model"]]
+        running = RunningTask(row)
+        self._running[task_id] = running
+        started = time.monotonic()
+        worker: WorkerProcess | None = None
+        try:
+            try:
+                worker = await pool.acquire(SETUP_TIMEOUT_S)
+            except RuntimeError as exc:
+                outcome = Outcome(State.FAIL, FailCode.MODEL_UNAVAILABLE, str(exc))
+            else:
+                running.worker = worker
+                timeout = self._settings.model_timeout_s or (model.timeout_s if model else 600)
+                outcome = await self._supervise(running, worker, started + timeout, timeout)
+            if not running.lost:
+                await self._finish(row, outcome, int((time.monotonic() - started) * 1000))
+        except Exception:
+            log.exception("runner failed on task %s", task_id)
+        finally:
+            if worker is not None:
+                pool.release(worker)
+            del self._running[task_id]
+            self._events.changed(task_id)
+            self._events.work_available.set()
+
+    async def _supervise(
+        self, running: RunningTask, worker: WorkerProcess, deadline: float, timeout: float
+    ) -> Outcome:
+        row = running.row
+        task_id = row["id"]
+        raw_input = json.loads(row["param"]).get("input", {})
+        if running.cancel_deadline is None and row["cancel_requested"]:
+            self.cancel(task_id)
+        if not worker.send("run", task_id, raw_input):
+            return Outcome(State.FAIL, FailCode.WORKER_CRASHED, "the worker process died")
+        if running.cancel_deadline is not None:
+            worker.send("cancel", task_id)
+        progress = _ProgressWriter(self, row)
+        while True:
+            limit = (
+                deadline
+                if running.cancel_deadline is None
+                else min(deadline, running.cancel_deadline)
+            )
+            try:
+                message = await asyncio.wait_for(
+                    worker.messages.get(), max(0.0, limit - time.monotonic())
+                )
+            except TimeoutError:
+                worker.kill()
+                if (
+                    running.cancel_deadline is not None
+                    and time.monotonic() >= running.cancel_deadline
+                ):
+                    return Outcome(State.FAIL, FailCode.CANCELED, "the task was canceled")
+                return Outcome(
+                    State.FAIL,
+                    FailCode.TIMEOUT,
+                    f"the model ran longer than its timeout of {timeout:g} s",
+                )
+            kind = message[0]
+            if kind == "progress":
+                await progress.report(int(message[2]))
+            elif kind == "done":
+                if running.cancel_deadline is not None:
+                    return Outcome(
+                        State.FAIL, FailCode.CANCELED, "the task was canceled", outputs=message[3]
+                    )
+                return Outcome(State.SUCCESS, result_json=message[2], outputs=message[3])
+            elif kind == "failed":
+                return Outcome(State.FAIL, str(message[2]), str(message[3]))
+            elif message is DEAD or kind == "dead":
+                if running.cancel_deadline is not None:
+                    return Outcome(State.FAIL, FailCode.CANCELED, "the task was canceled")
+                exit_code = worker.process.exitcode
+                return Outcome(
+                    State.FAIL,
+                    FailCode.WORKER_CRASHED,
+                    f"the worker process running the model died (exit code {exit_code})",
+                )
+
+    async def _finish(self, row: RowMapping, outcome: Outcome, cost_ms: int) -> None:
+        if outcome.state == State.SUCCESS:
+            done = await self._db.run(
+                partial(
+                    lifecycle.finish_success,
+                    task=row,
+                    result_json=outcome.result_json,
+                    cost_time=cost_ms,
+                    outputs=outcome.outputs,
+                    policy=self._policy,
+                )
+            )
+        else:
+            for stored in outcome.outputs:  # a canceled run keeps no files
+                self._storage.delete(stored.kind, stored.token)
+            done = await self._db.run(
+                partial(
+                    lifecycle.finish_failure,
+                    task_id=row["id"],
+                    code=outcome.fail_code,
+                    message=outcome.fail_msg,
+                    policy=self._policy,
+                    from_states=[State.GENERATING],
+                    attempt=row["attempt"],
+                    cost_time=cost_ms,
+                )
+            )
+        if done:
+            metrics.tasks_finished.labels(row["model"], outcome.state, outcome.fail_code).inc()
+            metrics.generation_seconds.labels(row["model"]).observe(cost_ms / 1000)
+            self._events.outbox_written()
+
+    # --- shutdown ---------------------------------------------------------------------
+    async def shutdown(self) -> None:
+        """Stop workers and hand running tasks back to the queue for the next start."""
+        for run in list(self._runs):
+            run.cancel()
+        running = list(self._running.values())
+        for item in running:
+            if item.worker is not None:
+                item.worker.kill()
+
+        def requeue(conn: Connection) -> None:
+            for item in running:
+                tasks.move(
+                    conn,
+                    item.row["id"],
+                    [State.GENERATING],
+                    State.QUEUING,
+                    attempt=item.row["attempt"],
+                    lease_until=None,
+                    worker_id=None,
+                    progress=0,
+                )
+
+        await self._db.run(requeue)
+        for pool in self.pools.values():
+            pool.shutdown()
+
+    def worker_pids(self) -> dict[str, list[int]]:
+        pids: dict[str, list[int]] = {}
+        for name, pool in self.pools.items():
+            pids[name] = pool.pids()
+        for item in self._running.values():
+            if item.worker is not None and item.worker.pid is not None:
+                pids.setdefault(item.row["model"], []).append(item.worker.pid)
+        return pids
+
+
+def _renew_leases(
+    conn: Connection, rows: list[RowMapping], until: int
+) -> tuple[list[str], set[str]]:
+    """Extend our leases; returns (tasks whose lease we lost, tasks asked to cancel)."""
+    lost = [
+        row["id"] for row in rows if not tasks.renew_lease(conn, row["id"], row["attempt"], until)
+    ]
+    return lost, tasks.cancel_requested_ids(conn, [row["id"] for row in rows])
+
+
+class _ProgressWriter:
+    """Writes progress at most every 0.25 s (and progress callbacks every 1 s)."""
+
+    def __init__(self, runner: Runner, row: RowMapping) -> None:
+        self._runner = runner
+        self._row = row
+        self._last_write = 0.0
+        self._last_callback = 0.0
+        self._pending: int | None = None
+
+    async def report(self, percent: int) -> None:
+        now = time.monotonic()
+        if now - self._last_write < PROGRESS_WRITE_EVERY_S and percent < 100:
+            return
+        self._last_write = now
+        send_callback = bool(self._row["progress_callback_url"]) and (
+            now - self._last_callback >= PROGRESS_CALLBACK_EVERY_S or percent == 100
+        )
+        if send_callback:
+            self._last_callback = now
+        row, policy = self._row, self._runner._policy
+
+        def write(conn: Connection) -> None:
+            if tasks.set_progress(conn, row["id"], row["attempt"], percent) and send_callback:
+                lifecycle.progress_event(conn, row, percent, policy)
+
+        await self._runner._db.run(write)
+        self._runner._events.changed(row["id"])
+        if send_callback:
+            self._runner._events.outbox_written()

@@ -1,0 +1,73 @@
+"""The engine, its SQLite tuning, and how async code runs a transaction.
+
+Store functions are plain synchronous SQLAlchemy Core code taking a ``Connection``.
+``Database.run`` runs one in a transaction: on SQLite inline on the event loop (a local
+WAL database answers in microseconds and only this process writes, so a thread hop would
+cost more than the query), on PostgreSQL in a worker thread so network round trips never
+block the loop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import Engine
+
+T = TypeVar("T")
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _tune_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable across crashes of the process
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, pool_size=8, max_overflow=8)
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return create_engine(url, pool_size=16, max_overflow=16, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (idempotent)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+    def run_sync(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.begin() as connection:
+            return fn(connection)
+
+    async def run(self, fn: Callable[[Connection], T]) -> T:
+        if self.is_sqlite:
+            return self.run_sync(fn)
+        return await anyio.to_thread.run_sync(self.run_sync, fn)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,198 @@
+"""The task life cycle as transactions: create (with the debit), finish (with the refund,
+the result files and the callback outbox) and cancel. Each function takes the
+connection of one transaction, so a state change and its side effects commit together."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, RowMapping
+
+from genjobs.core.clock import now_ms
+from genjobs.core.errors import ApiError, Code
+from genjobs.core.record import callback_body
+from genjobs.core.states import ACTIVE_STATES, FailCode, State
+from genjobs.files.storage import StoredFile
+from genjobs.store import deliveries, files, keys, tasks
+
+
+@dataclass(frozen=True)
+class NewTask:
+    owner_id: str
+    model: str
+    param: str
+    price: float
+    callback_url: str | None
+    progress_callback_url: str | None
+    idempotency_key: str | None
+    request_hash: str | None
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    max_attempts: int
+    retention_ms: int
+
+
+def new_task_id() -> str:
+    return secrets.token_hex(16)
+
+
+def create(conn: Connection, new: NewTask) -> str:
+    """Store the task as ``waiting`` and debit its price; 402 when the balance is short."""
+    if not keys.debit(conn, new.owner_id, new.price):
+        raise ApiError(
+            Code.INSUFFICIENT_CREDITS,
+            f"insufficient credits: this task costs {new.price:g}, "
+            f"the balance is {keys.balance(conn, new.owner_id):g}",
+        )
+    task_id = new_task_id()
+    tasks.insert_task(
+        conn,
+        id=task_id,
+        owner_id=new.owner_id,
+        model=new.model,
+        param=new.param,
+        price=new.price,
+        callback_url=new.callback_url,
+        progress_callback_url=new.progress_callback_url,
+        idempotency_key=new.idempotency_key,
+        request_hash=new.request_hash,
+    )
+    return task_id
+
+
+def enqueue(conn: Connection, task_id: str) -> bool:
+    return tasks.move(conn, task_id, [State.WAITING], State.QUEUING)
+
+
+def _write_callback(conn: Connection, task_id: str, policy: OutboxPolicy) -> None:
+    row = tasks.get(conn, task_id)
+    if row is None or not row["callback_url"]:
+        return
+    body = callback_body(row, keys.balance(conn, row["owner_id"]))
+    deliveries.enqueue(
+        conn,
+        task_id=task_id,
+        kind="final",
+        url=row["callback_url"],
+        body=body,
+        max_attempts=policy.max_attempts,
+    )
+
+
+def finish_success(
+    conn: Connection,
+    task: RowMapping,
+    *,
+    result_json: str,
+    cost_time: int,
+    outputs: Iterable[StoredFile],
+    policy: OutboxPolicy,
+) -> bool:
+    now = now_ms()
+    moved = tasks.move(
+        conn,
+        task["id"],
+        [State.GENERATING],
+        State.SUCCESS,
+        attempt=task["attempt"],
+        result_json=result_json,
+        cost_time=cost_time,
+        progress=100,
+        complete_time=now,
+        update_time=now,
+        lease_until=None,
+    )
+    if not moved:
+        return False
+    for stored in outputs:
+        files.add(
+            conn,
+            stored,
+            owner_id=task["owner_id"],
+            retention_ms=policy.retention_ms,
+            task_id=task["id"],
+        )
+    _write_callback(conn, task["id"], policy)
+    return True
+
+
+def finish_failure(
+    conn: Connection,
+    task_id: str,
+    *,
+    code: str,
+    message: str,
+    policy: OutboxPolicy,
+    from_states: Iterable[State] = ACTIVE_STATES,
+    attempt: int | None = None,
+    cost_time: int | None = None,
+) -> bool:
+    """Fail a task (if still in ``from_states``), refund its price, queue its callback."""
+    row = tasks.get(conn, task_id)
+    if row is None:
+        return False
+    now = now_ms()
+    moved = tasks.move(
+        conn,
+        task_id,
+        from_states,
+        State.FAIL,
+        attempt=attempt,
+        fail_code=code,
+        fail_msg=message,
+        cost_time=cost_time,
+        complete_time=now,
+        update_time=now,
+        lease_until=None,
+    )
+    if not moved:
+        return False
+    keys.refund(conn, row["owner_id"], row["price"])
+    _write_callback(conn, task_id, policy)
+    return True
+
+
+def request_cancel(conn: Connection, task: RowMapping, policy: OutboxPolicy) -> bool:
+    """Cancel now if no worker has it; else flag it for the worker. False if already final."""
+    if task["state"] in (State.WAITING, State.QUEUING):
+        if finish_failure(
+            conn,
+            task["id"],
+            code=FailCode.CANCELED,
+            message="the task was canceled before it started",
+            policy=policy,
+            from_states=[State.WAITING, State.QUEUING],
+        ):
+            return True
+        task = tasks.get(conn, task["id"]) or task
+    if task["state"] == State.GENERATING:
+        tasks.move(
+            conn,
+            task["id"],
+            [State.GENERATING],
+            State.GENERATING,
+            attempt=task["attempt"],
+            cancel_requested=True,
+        )
+        return True
+    return False
+
+
+def progress_event(conn: Connection, task: RowMapping, progress: int, policy: OutboxPolicy) -> None:
+    if task["progress_callback_url"]:
+        deliveries.enqueue(
+            conn,
+            task_id=task["id"],
+            kind="progress",
+            url=task["progress_callback_url"],
+            body={
+                "code": 200,
+                "msg": "progress",
+                "data": {"taskId": task["id"], "state": "generating", "progress": progress},
+            },
+            max_attempts=min(3, policy.max_attempts),
+        )

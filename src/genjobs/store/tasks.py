@@ -1,0 +1,201 @@
+"""Task queries. Every state change is a conditional update from the expected state
+(and attempt), so a stale worker can never overwrite a newer outcome."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, and_, func, insert, or_, select, update
+
+from genjobs.core.clock import now_ms
+from genjobs.core.states import State
+from genjobs.store.tables import tasks
+
+
+def insert_task(conn: Connection, **values: Any) -> None:
+    now = now_ms()
+    conn.execute(
+        insert(tasks).values(state=State.WAITING, create_time=now, update_time=now, **values)
+    )
+
+
+def get(conn: Connection, task_id: str, owner_id: str | None = None) -> RowMapping | None:
+    """The task, or None when it does not exist or (with ``owner_id``) is someone else's."""
+    query = select(tasks).where(tasks.c.id == task_id)
+    if owner_id is not None:
+        query = query.where(tasks.c.owner_id == owner_id)
+    return conn.execute(query).mappings().first()
+
+
+def find_by_idempotency_key(conn: Connection, owner_id: str, key: str) -> RowMapping | None:
+    query = select(tasks).where(tasks.c.owner_id == owner_id, tasks.c.idempotency_key == key)
+    return conn.execute(query).mappings().first()
+
+
+def move(
+    conn: Connection,
+    task_id: str,
+    from_states: Iterable[State],
+    to_state: State,
+    *,
+    attempt: int | None = None,
+    **values: Any,
+) -> bool:
+    """Move a task between states if it is still where the caller believes it is."""
+    conditions = [tasks.c.id == task_id, tasks.c.state.in_(list(from_states))]
+    if attempt is not None:
+        conditions.append(tasks.c.attempt == attempt)
+    values.setdefault("update_time", now_ms())
+    result = conn.execute(update(tasks).where(*conditions).values(state=to_state, **values))
+    return result.rowcount == 1
+
+
+def claim_next(
+    conn: Connection, models: Sequence[str], worker_id: str, lease_ms: int
+) -> RowMapping | None:
+    """Take the oldest queuing task of one of ``models`` for this worker, with a lease."""
+    if not models:
+        return None
+    candidates = (
+        select(tasks.c.id, tasks.c.attempt)
+        .where(tasks.c.state == State.QUEUING, tasks.c.model.in_(list(models)))
+        .order_by(tasks.c.create_time)
+        .limit(4)
+    )
+    if conn.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    for candidate in conn.execute(candidates).all():
+        if _claim(conn, candidate.id, candidate.attempt, worker_id, now_ms() + lease_ms):
+            return get(conn, candidate.id)
+    return None
+
+
+def _claim(conn: Connection, task_id: str, attempt: int, worker_id: str, lease_until: int) -> bool:
+    result = conn.execute(
+        update(tasks)
+        .where(tasks.c.id == task_id, tasks.c.state == State.QUEUING, tasks.c.attempt == attempt)
+        .values(
+            state=State.GENERATING,
+            attempt=attempt + 1,
+            worker_id=worker_id,
+            lease_until=lease_until,
+            progress=0,
+            update_time=now_ms(),
+        )
+    )
+    return result.rowcount == 1
+
+
+def renew_lease(conn: Connection, task_id: str, attempt: int, lease_until: int) -> bool:
+    result = conn.execute(
+        update(tasks)
+        .where(
+            tasks.c.id == task_id,
+            tasks.c.state == State.GENERATING,
+            tasks.c.attempt == attempt,
+        )
+        .values(lease_until=lease_until)
+    )
+    return result.rowcount == 1
+
+
+def set_progress(conn: Connection, task_id: str, attempt: int, progress: int) -> bool:
+    result = conn.execute(
+        update(tasks)
+        .where(
+            tasks.c.id == task_id,
+            tasks.c.state == State.GENERATING,
+            tasks.c.attempt == attempt,
+            tasks.c.progress < progress,
+        )
+        .values(progress=progress, update_time=now_ms())
+    )
+    return result.rowcount == 1
+
+
+def ids_in_state(
+    conn: Connection, state: State, *, older_than: int | None = None, limit: int = 500
+) -> list[tuple[str, str]]:
+    """(id, model) of tasks in ``state``, optionally last updated before ``older_than``."""
+    query = select(tasks.c.id, tasks.c.model).where(tasks.c.state == state)
+    if older_than is not None:
+        query = query.where(tasks.c.update_time < older_than)
+    rows = conn.execute(query.order_by(tasks.c.create_time).limit(limit))
+    return [(row.id, row.model) for row in rows]
+
+
+def expired_leases(conn: Connection, now: int) -> list[RowMapping]:
+    query = select(tasks).where(
+        tasks.c.state == State.GENERATING,
+        or_(tasks.c.lease_until.is_(None), tasks.c.lease_until < now),
+    )
+    return list(conn.execute(query).mappings())
+
+
+def cancel_requested_ids(conn: Connection, task_ids: Sequence[str]) -> set[str]:
+    if not task_ids:
+        return set()
+    query = select(tasks.c.id).where(tasks.c.id.in_(list(task_ids)), tasks.c.cancel_requested)
+    return {row.id for row in conn.execute(query)}
+
+
+def queue_depth(conn: Connection) -> dict[str, int]:
+    query = (
+        select(tasks.c.state, func.count())
+        .where(tasks.c.state.in_([State.WAITING, State.QUEUING, State.GENERATING]))
+        .group_by(tasks.c.state)
+    )
+    return {str(state): int(count) for state, count in conn.execute(query).all()}
+
+
+# --- listing with a cursor ------------------------------------------------------------
+def encode_cursor(create_time: int, task_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([create_time, task_id]).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """Raises ValueError for a cursor this service did not issue."""
+    try:
+        create_time, task_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except Exception as exc:
+        raise ValueError("not a cursor issued by this service") from exc
+    if not isinstance(create_time, int) or not isinstance(task_id, str):
+        raise ValueError("not a cursor issued by this service")
+    return create_time, task_id
+
+
+def list_page(
+    conn: Connection,
+    *,
+    owner_id: str | None,
+    state: str | None,
+    model: str | None,
+    limit: int,
+    cursor: tuple[int, str] | None,
+) -> tuple[list[RowMapping], str | None]:
+    """Newest first; the cursor continues after the last task of the previous page."""
+    query = select(tasks)
+    if owner_id is not None:
+        query = query.where(tasks.c.owner_id == owner_id)
+    if state:
+        query = query.where(tasks.c.state == state)
+    if model:
+        query = query.where(tasks.c.model == model)
+    if cursor is not None:
+        create_time, task_id = cursor
+        query = query.where(
+            or_(
+                tasks.c.create_time < create_time,
+                and_(tasks.c.create_time == create_time, tasks.c.id < task_id),
+            )
+        )
+    query = query.order_by(tasks.c.create_time.desc(), tasks.c.id.desc()).limit(limit + 1)
+    rows = list(conn.execute(query).mappings())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1]["create_time"], rows[-1]["id"])
+    return rows, next_cursor
