@@ -52,9 +52,13 @@ class WorkerProcess:
                 message = self._conn.recv()
             except (EOFError, OSError):
                 self.process.join(timeout=5)
-                loop.call_soon_threadsafe(self.messages.put_nowait, DEAD)
+                message = DEAD
+            try:
+                loop.call_soon_threadsafe(self.messages.put_nowait, message)
+            except RuntimeError:  # the event loop is closed: the server has stopped
                 return
-            loop.call_soon_threadsafe(self.messages.put_nowait, message)
+            if message is DEAD:
+                return
 
     def alive(self) -> bool:
         return self.process.is_alive()
