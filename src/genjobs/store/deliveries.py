@@ -35,14 +35,30 @@ def enqueue(
     )
 
 
-def due(conn: Connection, now: int, limit: int = 50) -> list[RowMapping]:
+def claim_due(conn: Connection, now: int, lease_ms: int, limit: int = 50) -> list[RowMapping]:
+    """Take the deliveries that are due: each is pushed ``lease_ms`` into the future by a
+    conditional update, so no other round (or server) sends it while this one does."""
     query = (
         select(deliveries)
         .where(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now)
         .order_by(deliveries.c.next_attempt_at)
         .limit(limit)
     )
-    return list(conn.execute(query).mappings())
+    claimed = []
+    for row in conn.execute(query).mappings().all():
+        result = conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id == row["id"],
+                deliveries.c.status == PENDING,
+                deliveries.c.attempts == row["attempts"],
+                deliveries.c.next_attempt_at == row["next_attempt_at"],
+            )
+            .values(next_attempt_at=now + lease_ms)
+        )
+        if result.rowcount == 1:
+            claimed.append(row)
+    return claimed
 
 
 def next_due_at(conn: Connection) -> int | None:

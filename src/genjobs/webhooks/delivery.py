@@ -40,7 +40,6 @@ class Deliverer:
         self._settings = settings
         self._events = events
         self._limit = asyncio.Semaphore(MAX_PARALLEL)
-        self._in_flight: set[int] = set()
         self._sending: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
@@ -62,20 +61,19 @@ class Deliverer:
         self._events.outbox.clear()
 
     async def _deliver_due(self, client: httpx.AsyncClient) -> None:
-        due = await self._db.run(partial(deliveries.due, now=now_ms()))
+        # A claimed delivery is not due again until after the longest possible attempt.
+        lease_ms = int((self._settings.callback_timeout_s + 30) * 1000)
+        due = await self._db.run(partial(deliveries.claim_due, now=now_ms(), lease_ms=lease_ms))
         for delivery in due:
-            if delivery["id"] not in self._in_flight:
-                self._in_flight.add(delivery["id"])
-                sending = asyncio.create_task(self._deliver(client, delivery))
-                self._sending.add(sending)
-                sending.add_done_callback(self._sending.discard)
+            sending = asyncio.create_task(self._deliver(client, delivery))
+            self._sending.add(sending)
+            sending.add_done_callback(self._sending.discard)
 
     async def _deliver(self, client: httpx.AsyncClient, delivery: RowMapping) -> None:
         async with self._limit:
             try:
                 await self._attempt(client, delivery)
             finally:
-                self._in_flight.discard(delivery["id"])
                 self._events.outbox_written()
 
     async def _attempt(self, client: httpx.AsyncClient, delivery: RowMapping) -> None:

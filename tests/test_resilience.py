@@ -1,0 +1,147 @@
+"""Nothing is lost or stuck: real `genjobs serve` processes restarted, crashed and robbed of
+their workers, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from genjobs.config import Settings
+from genjobs.store.database import Database
+from tests.conftest import reset_postgres
+from tests.helpers import create, record, wait_for
+from tests.receiver import CallbackReceiver
+from tests.serverproc import ServerProcess, free_port
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
+    env = {"GENJOBS_LEASE_S": "3"}
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        reset_postgres(url)
+        env["GENJOBS_DATABASE_URL"] = url
+    process = ServerProcess(tmp_path / "data", env=env)
+    yield process
+    process.kill()
+
+
+def api(server: ServerProcess) -> httpx.Client:
+    return httpx.Client(base_url=server.base_url, headers=server.headers, timeout=30)
+
+
+def database_of(server: ServerProcess) -> Database:
+    url = server.env.get("GENJOBS_DATABASE_URL") or f"sqlite:///{server.data_dir / 'genjobs.db'}"
+    return Database(url)
+
+
+def test_graceful_restart_finishes_waiting_queued_and_running_tasks(server: ServerProcess) -> None:
+    server.start()
+    with api(server) as client:
+        running = [create(client, {"text": f"r{i}", "sleep_s": 3}) for i in range(4)]
+        queued = [create(client, {"text": f"q{i}", "sleep_s": 0.2}) for i in range(2)]
+        wait_for(client, running[0], states=("generating",))
+        assert {record(client, t)["state"] for t in queued} == {"queuing"}
+    server.stop()
+
+    # A task stored but never handed on (as if the server died between the two steps).
+    db = database_of(server)
+    stranded = queued[0]
+    db.run_sync(lambda c: c.execute(text("UPDATE tasks SET state='waiting' WHERE id=:i"), {"i": stranded}))
+    states = db.run_sync(lambda c: dict(c.execute(text("SELECT id, state FROM tasks")).all()))
+    db.dispose()
+    assert {states[t] for t in running} == {"queuing"}  # handed back on shutdown
+
+    server.start()
+    with api(server) as client:
+        for task_id in running + queued:
+            data = wait_for(client, task_id, timeout_s=60)
+            assert data["state"] == "success", data
+
+
+def test_crashed_server_task_is_retried_after_its_lease_lapses(server: ServerProcess) -> None:
+    server.start()
+    with api(server) as client:
+        task_id = create(client, {"text": "survivor", "sleep_s": 2})
+        wait_for(client, task_id, states=("generating",))
+    server.kill()  # SIGKILL the server and its worker processes
+    killed_at = time.monotonic()
+    server.start()
+    with api(server) as client:
+        data = wait_for(client, task_id, timeout_s=60)
+    assert data["state"] == "success" and data["resultJson"] == '{"resultObject": {"text": "survivor"}}'
+    assert time.monotonic() - killed_at < 60
+
+
+def test_killed_worker_fails_only_its_task(server: ServerProcess) -> None:
+    server.start()
+    with api(server) as client:
+        crashing = create(client, {"text": "x", "crash": True})
+        data = wait_for(client, crashing)
+        assert (data["state"], data["failCode"]) == ("fail", "worker_crashed"), data
+
+        victim = create(client, {"text": "victim", "sleep_s": 30})
+        while record(client, victim)["progress"] == 0:  # the model is running, not loading
+            time.sleep(0.05)
+        assert server.process is not None
+        workers = [
+            child
+            for child in psutil.Process(server.process.pid).children()
+            if any("spawn_main" in part for part in child.cmdline())
+        ]
+        assert workers
+        for worker in workers:
+            worker.send_signal(signal.SIGKILL)
+        data = wait_for(client, victim)
+        assert (data["state"], data["failCode"]) == ("fail", "worker_crashed")
+        assert "died" in data["failMsg"]
+        # The server is unharmed and starts fresh workers.
+        after = wait_for(client, create(client, {"text": "after"}))
+        assert after["state"] == "success"
+        assert client.get("/api/v1/chat/credit").json()["data"] == 1_000_000 - 1
+
+
+def test_pending_callback_is_delivered_after_a_restart(server: ServerProcess) -> None:
+    port = free_port()  # nobody listens here yet: the first attempts fail
+    server.env["GENJOBS_CALLBACK_RETRY_BASE_S"] = "1"
+    server.start()
+    with api(server) as client:
+        task_id = create(client, {"text": "cb"}, callBackUrl=f"http://127.0.0.1:{port}/cb")
+        wait_for(client, task_id)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            deliveries = client.get("/api/v1/jobs/callbacks", params={"taskId": task_id}).json()
+            if deliveries["data"] and deliveries["data"][0]["attempts"]:
+                break
+            time.sleep(0.1)
+        first = deliveries["data"][0]
+        assert first["status"] == "pending" and first["attempts"][0]["statusCode"] is None
+    server.stop()
+    receiver = CallbackReceiver(port=port)
+    try:
+        server.start()
+        [received] = receiver.wait_for(1, timeout_s=60)
+        assert received.json()["data"]["taskId"] == task_id
+    finally:
+        receiver.close()
+
+
+def test_model_timeout_fails_the_task(settings: Settings) -> None:
+    from genjobs.api.app import create_app
+
+    short = settings.model_copy(update={"model_timeout_s": 1.0})
+    with TestClient(create_app(short), base_url=short.base_url) as client:
+        client.headers["Authorization"] = "Bearer gj_test_admin_key"
+        data = wait_for(client, create(client, {"text": "slow", "sleep_s": 20}), timeout_s=30)
+        assert (data["state"], data["failCode"]) == ("fail", "timeout")
+        assert "timeout of 1 s" in data["failMsg"]
+        fine = wait_for(client, create(client, {"text": "quick"}), timeout_s=30)
+        assert fine["state"] == "success"
