@@ -32,6 +32,7 @@ class Services:
     runner: Runner | None = None
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async on purpose: FastAPI runs a plain `def` dependency in a thread pool.
     value: Services = request.app.state.services
     return value

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import RowMapping
 
-
-def task_record(row: RowMapping) -> dict[str, Any]:
+def task_record(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "taskId": row["id"],
         "model": row["model"],
@@ -24,7 +23,7 @@ def task_record(row: RowMapping) -> dict[str, Any]:
     }
 
 
-def callback_body(row: RowMapping, remained_credits: float | None) -> dict[str, Any]:
+def callback_body(row: Mapping[Any, Any], remained_credits: float | None) -> dict[str, Any]:
     """The POST body of a final callback: code 200 on success, 501 on failure."""
     success = row["state"] == "success"
     data = task_record(row)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, Select, create_engine, event
 from sqlalchemy.engine import Engine
 
 T = TypeVar("T")
@@ -52,6 +53,42 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+class PreparedRead:
+    """A SELECT compiled once per dialect and run on a pooled DBAPI connection.
+
+    Used for the hottest read (recordInfo polling): SQLAlchemy's per-execution machinery
+    (transaction, compilation cache lookup, result processing) costs about 70 us there
+    against 20 us for the query itself, measured on SQLite. Only for plain column types
+    (str, int, float) whose driver values need no conversion.
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self._statement = statement
+        self._compiled: dict[str, tuple[str, list[str] | None]] = {}
+
+    def _sql(self, engine: Engine) -> tuple[str, list[str] | None]:
+        name = engine.dialect.name
+        if name not in self._compiled:
+            compiled = self._statement.compile(dialect=engine.dialect)
+            order = list(compiled.positiontup) if compiled.positiontup else None
+            self._compiled[name] = (str(compiled), order)
+        return self._compiled[name]
+
+    def fetch_one(self, engine: Engine, **params: Any) -> dict[str, Any] | None:
+        sql, order = self._sql(engine)
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, [params[name] for name in order] if order else params)
+            row = cursor.fetchone()
+            columns = [column[0] for column in cursor.description or ()]
+            cursor.close()
+            connection.rollback()  # end the read transaction: later reads see new commits
+        finally:
+            connection.close()
+        return None if row is None else dict(zip(columns, row, strict=True))
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
@@ -68,6 +105,11 @@ class Database:
         if self.is_sqlite:
             return self.run_sync(fn)
         return await anyio.to_thread.run_sync(self.run_sync, fn)
+
+    async def read_one(self, query: PreparedRead, **params: Any) -> dict[str, Any] | None:
+        if self.is_sqlite:
+            return query.fetch_one(self.engine, **params)
+        return await anyio.to_thread.run_sync(partial(query.fetch_one, self.engine, **params))
 
     def dispose(self) -> None:
         self.engine.dispose()

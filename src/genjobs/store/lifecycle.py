@@ -69,6 +69,7 @@ def enqueue(conn: Connection, task_id: str) -> bool:
 
 
 def _write_callback(conn: Connection, task_id: str, policy: OutboxPolicy) -> None:
+    """Queue the final callback (the row is re-read for its final fields)."""
     row = tasks.get(conn, task_id)
     if row is None or not row["callback_url"]:
         return
@@ -116,7 +117,8 @@ def finish_success(
             retention_ms=policy.retention_ms,
             task_id=task["id"],
         )
-    _write_callback(conn, task["id"], policy)
+    if task["callback_url"]:
+        _write_callback(conn, task["id"], policy)
     return True
 
 
@@ -152,7 +154,8 @@ def finish_failure(
     if not moved:
         return False
     keys.refund(conn, row["owner_id"], row["price"])
-    _write_callback(conn, task_id, policy)
+    if row["callback_url"]:
+        _write_callback(conn, task_id, policy)
     return True
 
 

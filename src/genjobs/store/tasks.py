@@ -8,10 +8,21 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from genjobs.core.clock import now_ms
 from genjobs.core.states import State
+from genjobs.store.database import Database, PreparedRead
 from genjobs.store.tables import tasks
 
 
@@ -20,6 +31,19 @@ def insert_task(conn: Connection, **values: Any) -> None:
     conn.execute(
         insert(tasks).values(state=State.WAITING, create_time=now, update_time=now, **values)
     )
+
+
+_BY_ID = PreparedRead(select(tasks).where(tasks.c.id == bindparam("task_id")))
+_BY_ID_AND_OWNER = PreparedRead(
+    select(tasks).where(tasks.c.id == bindparam("task_id"), tasks.c.owner_id == bindparam("owner"))
+)
+
+
+async def read(db: Database, task_id: str, owner_id: str | None = None) -> dict[str, Any] | None:
+    """The hot path of recordInfo polling (see PreparedRead)."""
+    if owner_id is None:
+        return await db.read_one(_BY_ID, task_id=task_id)
+    return await db.read_one(_BY_ID_AND_OWNER, task_id=task_id, owner=owner_id)
 
 
 def get(conn: Connection, task_id: str, owner_id: str | None = None) -> RowMapping | None:
@@ -68,25 +92,28 @@ def claim_next(
     if conn.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     for candidate in conn.execute(candidates).all():
-        if _claim(conn, candidate.id, candidate.attempt, worker_id, now_ms() + lease_ms):
-            return get(conn, candidate.id)
-    return None
-
-
-def _claim(conn: Connection, task_id: str, attempt: int, worker_id: str, lease_until: int) -> bool:
-    result = conn.execute(
-        update(tasks)
-        .where(tasks.c.id == task_id, tasks.c.state == State.QUEUING, tasks.c.attempt == attempt)
-        .values(
-            state=State.GENERATING,
-            attempt=attempt + 1,
-            worker_id=worker_id,
-            lease_until=lease_until,
-            progress=0,
-            update_time=now_ms(),
+        now = now_ms()
+        claimed = conn.execute(
+            update(tasks)
+            .where(
+                tasks.c.id == candidate.id,
+                tasks.c.state == State.QUEUING,
+                tasks.c.attempt == candidate.attempt,
+            )
+            .values(
+                state=State.GENERATING,
+                attempt=candidate.attempt + 1,
+                worker_id=worker_id,
+                lease_until=now + lease_ms,
+                progress=0,
+                update_time=now,
+            )
+            .returning(*tasks.c)
         )
-    )
-    return result.rowcount == 1
+        row = claimed.mappings().first()
+        if row is not None:
+            return row
+    return None
 
 
 def renew_lease(conn: Connection, task_id: str, attempt: int, lease_until: int) -> bool:

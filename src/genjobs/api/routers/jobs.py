@@ -132,7 +132,7 @@ def _create_once(conn: Connection, new: lifecycle.NewTask) -> tuple[str, bool]:
 
 @router.get("/recordInfo", summary="Query a task")
 async def record_info(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> JSONResponse:
-    row = await svc.db.run(partial(tasks.get, task_id=taskId, owner_id=caller.owner_filter))
+    row = await tasks.read(svc.db, taskId, caller.owner_filter)
     if row is None:
         raise _not_found(taskId)
     return ok(task_record(row))

@@ -1,0 +1,162 @@
+"""Throughput and latency of the Jobs API on this machine, against the ceiling of the stack.
+
+Starts a real `genjobs serve` (SQLite, embedded workers: tasks created here really run) and
+a bare FastAPI/uvicorn endpoint, drives both with wrk (a C load generator, so the client is
+not the bottleneck) at 1, 8 and 64 connections, and measures echo create-to-success
+latency with a real client following the SSE stream.
+
+    .venv/bin/python bench/api.py [--seconds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.serverproc import ServerProcess, free_port  # noqa: E402
+
+CONNECTIONS = (1, 8, 64)
+KEY = "gj_bench_admin_key"
+
+
+def wrk(url: str, connections: int, seconds: float, script: Path) -> tuple[float, float, float]:
+    """(requests/s, p50 ms, p99 ms) of one wrk run."""
+    output = subprocess.run(
+        [
+            "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+            "-s", str(script), url,
+        ],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    if "Non-2xx" in output:
+        raise RuntimeError(f"wrk saw errors:\n{output}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+
+    def percentile(name: str) -> float:
+        value, unit = re.search(rf"\s{name}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return rps, percentile("50"), percentile("99")
+
+
+def lua(tmp: Path, name: str, method: str, body: str | None = None) -> Path:
+    lines = [f'wrk.method = "{method}"', f'wrk.headers["Authorization"] = "Bearer {KEY}"']
+    if body is not None:
+        lines += [f"wrk.body = '{body}'", 'wrk.headers["Content-Type"] = "application/json"']
+    path = tmp / f"{name}.lua"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def echo_latency(base_url: str, runs: int) -> list[float]:
+    """ms from sending createTask to reading the success event of the task's SSE stream."""
+    latencies = []
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+        for _ in range(runs):
+            started = time.perf_counter()
+            task_id = client.post(
+                "/api/v1/jobs/createTask",
+                json={"model": "genjobs/echo", "input": {"text": "ping"}},
+            ).json()["data"]["taskId"]
+            with client.stream("GET", "/api/v1/jobs/stream", params={"taskId": task_id}) as events:
+                for line in events.iter_lines():
+                    if line.startswith("data: ") and json.loads(line[6:])["state"] == "success":
+                        break
+            latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def wait_idle(base_url: str) -> None:
+    """Let the workers drain the tasks createTask made before measuring the next thing."""
+    headers = {"Authorization": f"Bearer {KEY}"}
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        text = httpx.get(f"{base_url}/metrics", headers=headers, timeout=60).text
+        active = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("genjobs_tasks_active{")
+        )
+        if active == 0:
+            return
+        time.sleep(0.5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--echo-runs", type=int, default=100)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("bench/api.py needs wrk (Debian package `wrk`): apt-get install wrk")
+    tmp = Path(tempfile.mkdtemp(prefix="genjobs-bench-"))
+    server = ServerProcess(tmp / "data", api_key=KEY, env={"GENJOBS_WEBHOOK_KEY": ""}).start()
+    bare_port = free_port()
+    bare = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port),
+         "--log-level", "warning"],
+        cwd=Path(__file__).parent, env={**os.environ},
+    )
+    try:
+        time.sleep(2)
+        headers = {"Authorization": f"Bearer {KEY}"}
+        task_id = httpx.post(
+            f"{server.base_url}/api/v1/jobs/createTask",
+            json={"model": "genjobs/echo", "input": {"text": "bench"}}, headers=headers,
+        ).json()["data"]["taskId"]
+        echo_latency(server.base_url, 5)  # warm the echo workers
+        get_script = lua(tmp, "get", "GET")
+        create_script = lua(tmp, "create", "POST", '{"model":"genjobs/echo","input":{"text":"bench"}}')
+        bare_url = f"http://127.0.0.1:{bare_port}/bare"
+        rows = []
+        for name, url, script in (
+            ("recordInfo", f"{server.base_url}/api/v1/jobs/recordInfo?taskId={task_id}", get_script),
+            ("bare GET", bare_url, get_script),
+            ("createTask", f"{server.base_url}/api/v1/jobs/createTask", create_script),
+            ("bare POST", bare_url, create_script),
+        ):
+            for connections in CONNECTIONS:
+                wait_idle(server.base_url)
+                rows.append((name, connections, *wrk(url, connections, args.seconds, script)))
+                print(f"measured {rows[-1]}", file=sys.stderr)
+        wait_idle(server.base_url)
+        latencies = echo_latency(server.base_url, args.echo_runs)
+    finally:
+        server.stop()
+        bare.terminate()
+        bare.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"genjobs API benchmark ({os.cpu_count()} CPUs, SQLite, wrk -t1, {args.seconds:g} s per cell)")
+    print(f"{'endpoint':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8}")
+    ceiling = {(n, c): rps for n, c, rps, *_ in rows if n.startswith("bare")}
+    for name, connections, rps, p50, p99 in rows:
+        ratio = ""
+        if name == "recordInfo":
+            ratio = f"{rps / ceiling[('bare GET', connections)]:.2f}"
+        elif name == "createTask":
+            ratio = f"{rps / ceiling[('bare POST', connections)]:.2f}"
+        print(f"{name:<12} {connections:>5} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>8}")
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(
+        f"echo create-to-success over {len(latencies)} sequential tasks: "
+        f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
