@@ -66,6 +66,19 @@ def test_waiting_and_queuing_are_real_states(client: TestClient) -> None:
         assert wait_for(client, task_id)["state"] == "success"
 
 
+def test_model_concurrency_is_never_exceeded(client: TestClient) -> None:
+    # Burst-create more tasks than echo's 4 slots; at no moment may more than 4 generate.
+    ids = [create(client, {"text": str(i), "sleep_s": 0.5}) for i in range(12)]
+    most = 0
+    while True:  # one list query is one consistent snapshot of the table
+        page = client.get("/api/v1/jobs/list", params={"limit": 100}).json()["data"]["items"]
+        states = [item["state"] for item in page if item["taskId"] in ids]
+        most = max(most, states.count("generating"))
+        if states.count("success") == len(ids):
+            break
+    assert 1 <= most <= 4
+
+
 def test_failure_refunds_credits_and_402_when_short(client: TestClient, settings: Settings) -> None:
     user = as_key(new_key(settings, credits=2.0))
     assert client.get("/api/v1/chat/credit", headers=user).json()["data"] == 2.0

@@ -89,12 +89,16 @@ class ModelPool:
     def free(self) -> int:
         return self.capacity - self.busy
 
-    async def acquire(self, setup_timeout_s: float) -> WorkerProcess:
-        """A ready process: an idle warm one, or a new one once its model has loaded.
-
-        Raises RuntimeError when the model cannot be set up.
-        """
+    def reserve(self) -> None:
+        """Take a slot; done synchronously when a task is claimed, so the runner can never
+        claim more tasks than the model's concurrency allows."""
+        if self.busy >= self.capacity:
+            raise RuntimeError(f"no free slot for {self.model_name}")
         self.busy += 1
+
+    async def acquire(self, setup_timeout_s: float) -> WorkerProcess:
+        """A ready process for a reserved slot: an idle warm one, or a new one once its
+        model has loaded. Raises RuntimeError when the model cannot be loaded."""
         while self._idle:
             worker = self._idle.pop()
             if worker.alive():
@@ -106,18 +110,17 @@ class ModelPool:
             message = ("setup_failed", f"setup took longer than {setup_timeout_s:g} s")
         except BaseException:
             worker.kill()
-            self.busy -= 1
             raise
         if message[0] != "ready":
             worker.kill()
-            self.busy -= 1
             reason = message[1] if message[0] == "setup_failed" else "the process died"
             raise RuntimeError(f"model {self.model_name} could not be loaded: {reason}")
         return worker
 
-    def release(self, worker: WorkerProcess) -> None:
+    def release(self, worker: WorkerProcess | None) -> None:
+        """Free the slot; a live process stays warm for the next task."""
         self.busy -= 1
-        if worker.alive():
+        if worker is not None and worker.alive():
             self._idle.append(worker)
 
     def pids(self) -> list[int]:

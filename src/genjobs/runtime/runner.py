@@ -107,6 +107,7 @@ class Runner:
             if row is None:
                 await self._dispatcher.wait_for_work(1.0)
                 continue
+            self.pools[row["model"]].reserve()
             self._events.changed(row["id"])
             run = asyncio.create_task(self._execute(row))
             self._runs.add(run)
@@ -223,8 +224,7 @@ class Runner:
         except Exception:
             log.exception("runner failed on task %s", task_id)
         finally:
-            if worker is not None:
-                pool.release(worker)
+            pool.release(worker)
             del self._running[task_id]
             self._events.changed(task_id)
             self._events.work_available.set()
