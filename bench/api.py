@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.serverproc import ServerProcess, free_port  # noqa: E402
+from tests.serverproc import ServerProcess, free_port
 
 CONNECTIONS = (1, 8, 64)
 KEY = "gj_bench_admin_key"
@@ -35,10 +35,18 @@ def wrk(url: str, connections: int, seconds: float, script: Path) -> tuple[float
     """(requests/s, p50 ms, p99 ms) of one wrk run."""
     output = subprocess.run(
         [
-            "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-            "-s", str(script), url,
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
         ],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     if "Non-2xx" in output:
         raise RuntimeError(f"wrk saw errors:\n{output}")
@@ -106,24 +114,40 @@ def main() -> None:
     server = ServerProcess(tmp / "data", api_key=KEY, env={"GENJOBS_WEBHOOK_KEY": ""}).start()
     bare_port = free_port()
     bare = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port),
-         "--log-level", "warning"],
-        cwd=Path(__file__).parent, env={**os.environ},
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bare_app:app",
+            "--port",
+            str(bare_port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=Path(__file__).parent,
+        env={**os.environ},
     )
     try:
         time.sleep(2)
         headers = {"Authorization": f"Bearer {KEY}"}
         task_id = httpx.post(
             f"{server.base_url}/api/v1/jobs/createTask",
-            json={"model": "genjobs/echo", "input": {"text": "bench"}}, headers=headers,
+            json={"model": "genjobs/echo", "input": {"text": "bench"}},
+            headers=headers,
         ).json()["data"]["taskId"]
         echo_latency(server.base_url, 5)  # warm the echo workers
         get_script = lua(tmp, "get", "GET")
-        create_script = lua(tmp, "create", "POST", '{"model":"genjobs/echo","input":{"text":"bench"}}')
+        create_script = lua(
+            tmp, "create", "POST", '{"model":"genjobs/echo","input":{"text":"bench"}}'
+        )
         bare_url = f"http://127.0.0.1:{bare_port}/bare"
         rows = []
         for name, url, script in (
-            ("recordInfo", f"{server.base_url}/api/v1/jobs/recordInfo?taskId={task_id}", get_script),
+            (
+                "recordInfo",
+                f"{server.base_url}/api/v1/jobs/recordInfo?taskId={task_id}",
+                get_script,
+            ),
             ("bare GET", bare_url, get_script),
             ("createTask", f"{server.base_url}/api/v1/jobs/createTask", create_script),
             ("bare POST", bare_url, create_script),
@@ -140,7 +164,9 @@ def main() -> None:
         bare.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"genjobs API benchmark ({os.cpu_count()} CPUs, SQLite, wrk -t1, {args.seconds:g} s per cell)")
+    print(
+        f"genjobs API benchmark ({os.cpu_count()} CPUs, SQLite, wrk -t1, {args.seconds:g} s per cell)"
+    )
     print(f"{'endpoint':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8}")
     ceiling = {(n, c): rps for n, c, rps, *_ in rows if n.startswith("bare")}
     for name, connections, rps, p50, p99 in rows:

@@ -37,7 +37,11 @@ def record(client: HttpClient, task_id: str, **kwargs: Any) -> dict[str, Any]:
 
 
 def wait_for(
-    client: HttpClient, task_id: str, states: tuple[str, ...] = FINAL, timeout_s: float = 60.0, **kwargs: Any
+    client: HttpClient,
+    task_id: str,
+    states: tuple[str, ...] = FINAL,
+    timeout_s: float = 60.0,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -45,7 +49,9 @@ def wait_for(
         if data["state"] in states:
             return data
         if time.monotonic() > deadline:
-            raise AssertionError(f"task {task_id} still {data['state']} after {timeout_s} s: {data}")
+            raise AssertionError(
+                f"task {task_id} still {data['state']} after {timeout_s} s: {data}"
+            )
         time.sleep(0.05)
 
 

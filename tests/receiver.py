@@ -44,7 +44,9 @@ class CallbackReceiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def wait_for(self, count: int, timeout_s: float = 30.0, path: str | None = None) -> list[Received]:
+    def wait_for(
+        self, count: int, timeout_s: float = 30.0, path: str | None = None
+    ) -> list[Received]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             matching = [r for r in self.requests if path is None or r.path == path]

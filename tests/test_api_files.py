@@ -90,21 +90,29 @@ def test_bad_uploads_are_422_and_leave_nothing(client: TestClient, settings: Set
         text: str = response.json()["msg"]
         return text
 
-    assert message(
-        client.post("/api/file-base64-upload", json={"base64Data": "@@@", "uploadPath": "x"})
-    ) == "base64Data: is not valid base64"
+    assert (
+        message(
+            client.post("/api/file-base64-upload", json={"base64Data": "@@@", "uploadPath": "x"})
+        )
+        == "base64Data: is not valid base64"
+    )
     assert message(
         client.post("/api/file-base64-upload", json={"base64Data": "", "uploadPath": "x"})
     ).startswith("base64Data:")
     assert message(
         client.post("/api/file-base64-upload", json={"base64Data": "QQ==", "uploadPath": "../up"})
     ).startswith("uploadPath:")
-    assert message(
-        client.post("/api/file-url-upload", json={"fileUrl": "file:///etc/passwd", "uploadPath": "x"})
-    ) == "fileUrl: must be an http or https URL"
-    assert message(
-        client.post("/api/file-stream-upload", data={"uploadPath": "x"})
-    ).startswith("file: Field required")
+    assert (
+        message(
+            client.post(
+                "/api/file-url-upload", json={"fileUrl": "file:///etc/passwd", "uploadPath": "x"}
+            )
+        )
+        == "fileUrl: must be an http or https URL"
+    )
+    assert message(client.post("/api/file-stream-upload", data={"uploadPath": "x"})).startswith(
+        "file: Field required"
+    )
     uploads = settings.files_dir / "uploads"
     assert not uploads.exists() or not any(uploads.iterdir())
 
@@ -147,7 +155,10 @@ def test_links_are_signed_and_download_url_respects_owners(
     assert temporary.status_code == 200
     temp_link = temporary.json()["data"]
     assert temp_link != link and client.get(temp_link).content == b"alice"
-    assert client.post("/api/v1/common/download-url", json={"url": link}, headers=bob).status_code == 404
+    assert (
+        client.post("/api/v1/common/download-url", json={"url": link}, headers=bob).status_code
+        == 404
+    )
     outside = client.post(
         "/api/v1/common/download-url", json={"url": "https://example.com/x.png"}, headers=bob
     )

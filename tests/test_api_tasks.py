@@ -91,7 +91,9 @@ def test_failure_refunds_credits_and_402_when_short(client: TestClient, settings
     create(client, {"text": "a"}, headers=user)
     create(client, {"text": "b"}, headers=user)
     short = client.post(
-        "/api/v1/jobs/createTask", json={"model": "genjobs/echo", "input": {"text": "c"}}, headers=user
+        "/api/v1/jobs/createTask",
+        json={"model": "genjobs/echo", "input": {"text": "c"}},
+        headers=user,
     )
     assert short.status_code == 402 and short.json()["code"] == 402
     assert "insufficient credits" in short.json()["msg"]
@@ -110,13 +112,17 @@ def test_validation_errors_name_the_field(client: TestClient) -> None:
     assert "model" in error({"input": {"text": "x"}})
     assert error({"model": "nope/nope", "input": {}}).startswith("model: unknown model 'nope/nope'")
     assert error({"model": "genjobs/echo", "input": {}}) == "input.text: Field required"
-    assert "input.sleep_s" in error({"model": "genjobs/echo", "input": {"text": "x", "sleep_s": -1}})
+    assert "input.sleep_s" in error(
+        {"model": "genjobs/echo", "input": {"text": "x", "sleep_s": -1}}
+    )
     assert "input.colour" in error({"model": "genjobs/echo", "input": {"text": "x", "colour": 1}})
     assert error(
         {"model": "genjobs/echo", "input": {"text": "x"}, "callBackUrl": "ftp://example.com/cb"}
     ).startswith("callBackUrl: must be an http or https URL")
     bad_json = client.post(
-        "/api/v1/jobs/createTask", content=b"{not json", headers={"Content-Type": "application/json"}
+        "/api/v1/jobs/createTask",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
     )
     assert bad_json.status_code == 422
     assert client.get("/api/v1/jobs/list").json()["data"]["items"] == []
@@ -211,7 +217,9 @@ def test_cancel_a_running_and_a_queued_task(client: TestClient, settings: Settin
     assert again.status_code == 422 and "already finished" in again.json()["msg"]
 
 
-def test_rate_limit_applies_per_key_but_not_to_admins(client: TestClient, settings: Settings) -> None:
+def test_rate_limit_applies_per_key_but_not_to_admins(
+    client: TestClient, settings: Settings
+) -> None:
     user = as_key(new_key(settings, credits=1000))
     codes = [
         client.post(
@@ -224,7 +232,9 @@ def test_rate_limit_applies_per_key_but_not_to_admins(client: TestClient, settin
     assert codes[: settings.rate_limit] == [200] * settings.rate_limit
     assert codes[-1] == 429
     limited = client.post(
-        "/api/v1/jobs/createTask", json={"model": "genjobs/echo", "input": {"text": "r"}}, headers=user
+        "/api/v1/jobs/createTask",
+        json={"model": "genjobs/echo", "input": {"text": "r"}},
+        headers=user,
     )
     assert limited.json()["code"] == 429 and int(limited.headers["Retry-After"]) >= 1
     for _ in range(settings.rate_limit + 1):
@@ -240,7 +250,9 @@ def test_model_catalogue_openapi_and_metrics(client: TestClient) -> None:
     assert one["name"] == "genjobs/echo"
     assert client.get("/api/v1/models/not/there").status_code == 404
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/api/v1/jobs/createTask", "/api/v1/jobs/recordInfo", "/api/file-stream-upload"} <= set(paths)
+    assert {"/api/v1/jobs/createTask", "/api/v1/jobs/recordInfo", "/api/file-stream-upload"} <= set(
+        paths
+    )
     wait_for(client, create(client, {"text": "m"}))
     text = client.get("/metrics").text
     assert 'genjobs_tasks_created_total{model="genjobs/echo"}' in text

@@ -102,7 +102,7 @@ def test_progress_events_reach_the_progress_callback(
     events = [r.json() for r in receiver.wait_for(2, path="/progress")]
     assert all(event["data"]["taskId"] == task_id for event in events)
     values = [event["data"]["progress"] for event in events]
-    assert values == sorted(values) and 0 < values[0]
+    assert values == sorted(values) and values[0] > 0
 
 
 def test_callback_to_a_private_address_is_refused_unless_allowed(settings: Settings) -> None:

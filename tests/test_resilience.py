@@ -55,7 +55,9 @@ def test_graceful_restart_finishes_waiting_queued_and_running_tasks(server: Serv
     # A task stored but never handed on (as if the server died between the two steps).
     db = database_of(server)
     stranded = queued[0]
-    db.run_sync(lambda c: c.execute(text("UPDATE tasks SET state='waiting' WHERE id=:i"), {"i": stranded}))
+    db.run_sync(
+        lambda c: c.execute(text("UPDATE tasks SET state='waiting' WHERE id=:i"), {"i": stranded})
+    )
     states = db.run_sync(lambda c: dict(c.execute(text("SELECT id, state FROM tasks")).all()))
     db.dispose()
     assert {states[t] for t in running} == {"queuing"}  # handed back on shutdown
@@ -77,7 +79,10 @@ def test_crashed_server_task_is_retried_after_its_lease_lapses(server: ServerPro
     server.start()
     with api(server) as client:
         data = wait_for(client, task_id, timeout_s=60)
-    assert data["state"] == "success" and data["resultJson"] == '{"resultObject": {"text": "survivor"}}'
+    assert (
+        data["state"] == "success"
+        and data["resultJson"] == '{"resultObject": {"text": "survivor"}}'
+    )
     assert time.monotonic() - killed_at < 60
 
 

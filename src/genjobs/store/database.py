@@ -75,17 +75,20 @@ class PreparedRead:
         return self._compiled[name]
 
     def fetch_one(self, engine: Engine, **params: Any) -> dict[str, Any] | None:
-        sql, order = self._sql(engine)
         connection = engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            cursor.execute(sql, [params[name] for name in order] if order else params)
-            row = cursor.fetchone()
-            columns = [column[0] for column in cursor.description or ()]
-            cursor.close()
-            connection.rollback()  # end the read transaction: later reads see new commits
+            return self.fetch_one_on(connection, engine, **params)
         finally:
+            connection.rollback()  # end the read transaction: later reads see new commits
             connection.close()
+
+    def fetch_one_on(self, connection: Any, engine: Engine, **params: Any) -> dict[str, Any] | None:
+        sql, order = self._sql(engine)
+        cursor = connection.cursor()
+        cursor.execute(sql, [params[name] for name in order] if order else params)
+        row = cursor.fetchone()
+        columns = [column[0] for column in cursor.description or ()]
+        cursor.close()
         return None if row is None else dict(zip(columns, row, strict=True))
 
 
@@ -93,6 +96,17 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._sqlite_reader: sqlite3.Connection | None = None
+
+    def _reader(self) -> sqlite3.Connection:
+        """One autocommit connection for prepared reads on the event loop thread: every
+        SELECT sees the latest commit, with no pool checkout or transaction around it."""
+        if self._sqlite_reader is None:
+            path = self.engine.url.database or ""
+            reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            _tune_sqlite(reader, None)
+            self._sqlite_reader = reader
+        return self._sqlite_reader
 
     def migrate(self) -> None:
         migrate(self.engine)
@@ -108,8 +122,11 @@ class Database:
 
     async def read_one(self, query: PreparedRead, **params: Any) -> dict[str, Any] | None:
         if self.is_sqlite:
-            return query.fetch_one(self.engine, **params)
+            return query.fetch_one_on(self._reader(), self.engine, **params)
         return await anyio.to_thread.run_sync(partial(query.fetch_one, self.engine, **params))
 
     def dispose(self) -> None:
+        if self._sqlite_reader is not None:
+            self._sqlite_reader.close()
+            self._sqlite_reader = None
         self.engine.dispose()

@@ -64,10 +64,6 @@ def create(conn: Connection, new: NewTask) -> str:
     return task_id
 
 
-def enqueue(conn: Connection, task_id: str) -> bool:
-    return tasks.move(conn, task_id, [State.WAITING], State.QUEUING)
-
-
 def _write_callback(conn: Connection, task_id: str, policy: OutboxPolicy) -> None:
     """Queue the final callback (the row is re-read for its final fields)."""
     row = tasks.get(conn, task_id)

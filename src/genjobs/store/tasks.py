@@ -25,12 +25,24 @@ from genjobs.core.states import State
 from genjobs.store.database import Database, PreparedRead
 from genjobs.store.tables import tasks
 
+_INSERT = insert(tasks)
+_ENQUEUE = (
+    update(tasks)
+    .where(tasks.c.id.in_(bindparam("ids", expanding=True)), tasks.c.state == State.WAITING)
+    .values(state=State.QUEUING, update_time=bindparam("now"))
+)
+
 
 def insert_task(conn: Connection, **values: Any) -> None:
     now = now_ms()
     conn.execute(
-        insert(tasks).values(state=State.WAITING, create_time=now, update_time=now, **values)
+        _INSERT, {"state": State.WAITING, "create_time": now, "update_time": now, **values}
     )
+
+
+def enqueue_many(conn: Connection, ids: Sequence[str]) -> int:
+    """``waiting`` -> ``queuing`` for a batch of tasks; returns how many moved."""
+    return int(conn.execute(_ENQUEUE, {"ids": list(ids), "now": now_ms()}).rowcount)
 
 
 _BY_ID = PreparedRead(select(tasks).where(tasks.c.id == bindparam("task_id")))

@@ -130,11 +130,34 @@ def _create_once(conn: Connection, new: lifecycle.NewTask) -> tuple[str, bool]:
     return lifecycle.create(conn, new), True
 
 
-@router.get("/recordInfo", summary="Query a task")
-async def record_info(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> JSONResponse:
-    row = await tasks.read(svc.db, taskId, caller.owner_filter)
+RECORD_INFO_OPENAPI: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "taskId",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+            "description": "The task's id.",
+        }
+    ]
+}
+
+
+@router.get("/recordInfo", summary="Query a task", openapi_extra=RECORD_INFO_OPENAPI)
+async def record_info(request: Request) -> JSONResponse:
+    # The endpoint clients poll: it takes the Request itself and checks the key and the
+    # query by hand, because FastAPI's dependency and parameter machinery cost more here
+    # (about 80 us) than the database read (20 us). Same rules, same messages.
+    svc: Services = request.app.state.services
+    caller = await svc.auth.authenticate(request.headers.get("authorization"))
+    task_id = request.query_params.get("taskId")
+    if not task_id:
+        raise invalid("taskId", "Field required")
+    if len(task_id) > 64:
+        raise invalid("taskId", "String should have at most 64 characters")
+    row = await tasks.read(svc.db, task_id, caller.owner_filter)
     if row is None:
-        raise _not_found(taskId)
+        raise _not_found(task_id)
     return ok(task_record(row))
 
 
