@@ -112,6 +112,11 @@ def main() -> None:
         sys.exit("bench/api.py needs wrk (Debian package `wrk`): apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="genjobs-bench-"))
     server = ServerProcess(tmp / "data", api_key=KEY, env={"GENJOBS_WEBHOOK_KEY": ""}).start()
+    # The same API with no embedded workers (as an API node of a scale-out deployment):
+    # shows createTask's own cost without every created task also running on these cores.
+    api_only = ServerProcess(
+        tmp / "api-only", api_key=KEY, env={"GENJOBS_WEBHOOK_KEY": "", "GENJOBS_WORKERS": "false"}
+    ).start()
     bare_port = free_port()
     bare = subprocess.Popen(
         [
@@ -150,6 +155,7 @@ def main() -> None:
             ),
             ("bare GET", bare_url, get_script),
             ("createTask", f"{server.base_url}/api/v1/jobs/createTask", create_script),
+            ("create(API)", f"{api_only.base_url}/api/v1/jobs/createTask", create_script),
             ("bare POST", bare_url, create_script),
         ):
             for connections in CONNECTIONS:
@@ -160,6 +166,7 @@ def main() -> None:
         latencies = echo_latency(server.base_url, args.echo_runs)
     finally:
         server.stop()
+        api_only.stop()
         bare.terminate()
         bare.wait()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -173,9 +180,11 @@ def main() -> None:
         ratio = ""
         if name == "recordInfo":
             ratio = f"{rps / ceiling[('bare GET', connections)]:.2f}"
-        elif name == "createTask":
+        elif name in ("createTask", "create(API)"):
             ratio = f"{rps / ceiling[('bare POST', connections)]:.2f}"
         print(f"{name:<12} {connections:>5} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>8}")
+    print("createTask: embedded workers run every created task on the same 2 cores;")
+    print("create(API): the same server with GENJOBS_WORKERS=false (tasks stay queued).")
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(

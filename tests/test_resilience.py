@@ -3,7 +3,9 @@ their workers, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from genjobs.store.database import Database
 from tests.conftest import reset_postgres
 from tests.helpers import create, record, wait_for
 from tests.receiver import CallbackReceiver
-from tests.serverproc import ServerProcess, free_port
+from tests.serverproc import GENJOBS, ServerProcess, free_port
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -150,3 +152,33 @@ def test_model_timeout_fails_the_task(settings: Settings) -> None:
         assert "timeout of 1 s" in data["failMsg"]
         fine = wait_for(client, create(client, {"text": "quick"}), timeout_s=30)
         assert fine["state"] == "success"
+
+
+def test_separate_worker_process_runs_tasks_on_postgresql(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    reset_postgres(postgres_url)
+    shared = {"GENJOBS_DATABASE_URL": postgres_url, "GENJOBS_LEASE_S": "3"}
+    api_node = ServerProcess(tmp_path / "data", env={**shared, "GENJOBS_WORKERS": "false"})
+    api_node.start()
+    worker = None
+    try:
+        with api(api_node) as client:
+            task_id = create(client, {"text": "remote"})
+            time.sleep(1.5)
+            assert record(client, task_id)["state"] == "queuing"  # nobody runs tasks yet
+            worker = subprocess.Popen(
+                [GENJOBS, "worker", "--data-dir", str(tmp_path / "data")],
+                env={**api_node.env, "GENJOBS_WORKERS": "true"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            data = wait_for(client, task_id, timeout_s=60)
+            assert data["state"] == "success"
+            assert data["resultJson"] == '{"resultObject": {"text": "remote"}}'
+    finally:
+        if worker is not None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
+        api_node.kill()
