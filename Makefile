@@ -3,8 +3,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-# Debian packages: test speech (espeak-ng), caption font, the ffmpeg CLI for the video baseline.
-APT_PACKAGES := espeak-ng fonts-dejavu-core ffmpeg
+# Debian packages: test speech (espeak-ng), caption font, the ffmpeg CLI (video baseline), wrk (API bench).
+APT_PACKAGES := espeak-ng fonts-dejavu-core ffmpeg wrk
 
 .PHONY: install run test lint bench system-packages clean
 

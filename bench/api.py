@@ -172,7 +172,8 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(
-        f"genjobs API benchmark ({os.cpu_count()} CPUs, SQLite, wrk -t1, {args.seconds:g} s per cell)"
+        f"genjobs API benchmark ({os.cpu_count()} CPUs, SQLite, wrk -t1, "
+        f"{args.seconds:g} s per cell)"
     )
     print(f"{'endpoint':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8}")
     ceiling = {(n, c): rps for n, c, rps, *_ in rows if n.startswith("bare")}
