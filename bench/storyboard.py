@@ -1,0 +1,164 @@
+"""Render speed and memory of the storyboard renderer against the ffmpeg command line.
+
+Two storyboards: 15 s landscape with a reference image, 25 s portrait without. Each is
+rendered by genjobs (clean + watermarked video + thumbnail, as the model does; and the
+clean video alone) and by ffmpeg (zoompan + drawtext, libx264 with the same settings, one
+video) in child processes, so peak memory is each child's own.
+
+    .venv/bin/python bench/storyboard.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+CASES = {
+    "15 s landscape + image": {
+        "size": (1280, 720),
+        "total": 15,
+        "image": True,
+        "shots": [
+            ("A fluffy orange kitten with orange headphones at a cozy table, warm light", 7.5),
+            ("The same kitten licks its lips, satisfied, calm and content mood", 7.5),
+        ],
+    },
+    "25 s portrait": {
+        "size": (720, 1280),
+        "total": 25,
+        "image": False,
+        "shots": [
+            ("City at night, neon reflections in the rain", 8.0),
+            ("A train crosses the bridge", 8.0),
+            ("Dawn over the harbour", 9.0),
+        ],
+    },
+}
+
+
+def child(case: str, mode: str, out: Path) -> None:
+    """Runs in a child process: render one case with genjobs."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    from genjobs.models.storyboard.render import RenderSpec, render
+
+    spec = CASES[case]
+    reference = Image.open(out / "ref.png") if spec["image"] else None
+    width, height = spec["size"]  # type: ignore[misc]
+    render(
+        RenderSpec(list(spec["shots"]), int(spec["total"]), width, height),  # type: ignore[arg-type]
+        reference,
+        out / "clean.mp4",
+        out / "marked.mp4" if mode == "both" else None,
+        out / "thumb.jpg",
+        lambda done, total: None,
+    )
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"{command[:3]} failed: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+    return wall, usage.ru_maxrss / 1024
+
+
+def ffmpeg_command(case: str, out: Path) -> list[str]:
+    spec = CASES[case]
+    width, height = spec["size"]  # type: ignore[misc]
+    total = int(spec["total"])  # type: ignore[call-overload]
+    fps = 24
+    big = f"{int(width * 1.25)}:{int(height * 1.25)}"
+    if spec["image"]:
+        source = ["-loop", "1", "-framerate", str(fps), "-i", str(out / "ref.png")]
+    else:
+        source = ["-f", "lavfi", "-i", f"color=c=0x234a6e:s={big.replace(':', 'x')}:r={fps}"]
+    captions = []
+    start = 0.0
+    for scene, duration in spec["shots"]:  # type: ignore[attr-defined]
+        end = start + duration
+        text = scene.replace("'", "").replace(":", "").replace(",", "")
+        captions.append(
+            f"drawtext=fontfile={FONT}:text='{text}':fontcolor=white:fontsize={height // 24}"
+            f":box=1:boxcolor=black@0.6:boxborderw=12:x=(w-text_w)/2:y=h-th-{height // 20}"
+            f":enable='between(t,{start},{end})'"
+        )
+        start = end
+    graph = (
+        f"[0:v]scale={big},zoompan=z='min(zoom+0.0006,1.2)':x='iw/2-(iw/zoom/2)'"
+        f":y='ih/2-(ih/zoom/2)':d={total * fps}:s={width}x{height}:fps={fps}," + ",".join(captions)
+    )
+    return [
+        "ffmpeg",
+        "-y",
+        "-loglevel",
+        "error",
+        *source,
+        "-filter_complex",
+        graph,
+        "-t",
+        str(total),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        "23",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        str(out / "ffmpeg.mp4"),
+    ]
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], Path(os.environ["STORYBOARD_OUT"]))
+        return
+    if not shutil.which("ffmpeg"):
+        sys.exit("bench/storyboard.py needs the ffmpeg command line (Debian package ffmpeg)")
+    out = Path(tempfile.mkdtemp(prefix="genjobs-storyboard-"))
+    image = Image.new("RGB", (1600, 1000), (40, 70, 110))
+    draw = ImageDraw.Draw(image)
+    for i in range(30):
+        draw.ellipse(
+            (i * 53 % 1500, i * 37 % 900, i * 53 % 1500 + 140, i * 37 % 900 + 140),
+            fill=(200, 80 + 5 * i, 60),
+        )
+    image.save(out / "ref.png")
+    os.environ["STORYBOARD_OUT"] = str(out)
+    rows = []
+    try:
+        for case, spec in CASES.items():
+            seconds = float(spec["total"])  # type: ignore[arg-type]
+            for label, command in (
+                ("genjobs clean+watermarked", [sys.executable, __file__, "--child", case, "both"]),
+                ("genjobs clean only", [sys.executable, __file__, "--child", case, "clean"]),
+                ("ffmpeg zoompan+drawtext", ffmpeg_command(case, out)),
+            ):
+                wall, peak = measure(command)
+                rows.append((case, label, wall, seconds * 24 / wall, seconds / wall, peak))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    print(f"storyboard render benchmark ({os.cpu_count()} CPUs, 24 fps, libx264 ultrafast crf 23)")
+    print(
+        f"{'storyboard':<24} {'renderer':<26} {'wall s':>7} {'frames/s':>9} "
+        f"{'video s/s':>9} {'peak MB':>8}"
+    )
+    for case, label, wall, fps, ratio, peak in rows:
+        print(f"{case:<24} {label:<26} {wall:>7.2f} {fps:>9.1f} {ratio:>9.2f} {peak:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()
