@@ -11,6 +11,7 @@ from genjobs.models.speech_to_text.audio import SAMPLE_RATE
 from genjobs.models.speech_to_text.recognize import Word
 
 WINDOWS_PER_SECOND = 2.0  # resemblyzer's partial windows are 1.6 s long
+BLOCK_SAMPLES = 60 * SAMPLE_RATE
 # Cosine distance (average linkage) below which windows are one speaker, and the smallest
 # share of speech a speaker must have; tuned on real recordings and espeak voices (see
 # tests/test_stt.py): one reader's windows merge below ~0.3, two voices stay above ~0.37.
@@ -36,14 +37,11 @@ def assign_speakers(
     if len(words) < 2 or num_speakers == 1:
         return
     wav = normalize_volume(audio, -30, increase_only=True)  # no trimming: keeps the timing
-    _, partials, slices = encoder.embed_utterance(
-        wav, return_partials=True, rate=WINDOWS_PER_SECOND, min_coverage=0.5
-    )
-    spans = [(s.start / SAMPLE_RATE, s.stop / SAMPLE_RATE) for s in slices]
+    partials, spans = _embed_windows(encoder, wav)
     speech = [i for i, span in enumerate(spans) if _speech_share(span, words) >= 0.4]
     if len(speech) < 2:
         return
-    vectors = np.asarray(partials)[speech]
+    vectors = partials[speech]
     tree = linkage(vectors, method="average", metric="cosine")
     if num_speakers:
         labels = fcluster(tree, t=min(num_speakers, len(speech)), criterion="maxclust")
@@ -59,6 +57,31 @@ def assign_speakers(
         word.speaker = -1 if label is None else int(label)
         previous = label
     _renumber_by_first_appearance(words)
+
+
+def _embed_windows(
+    encoder: object, wav: np.ndarray
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Partial embeddings (1.6 s windows, WINDOWS_PER_SECOND) with their spans in seconds,
+    computed block by block: resemblyzer runs all windows of a call through its LSTM at
+    once, so one call over an hour of audio would need gigabytes."""
+    from resemblyzer import VoiceEncoder
+
+    assert isinstance(encoder, VoiceEncoder)
+    vectors: list[np.ndarray] = []
+    spans: list[tuple[float, float]] = []
+    for start in range(0, wav.size, BLOCK_SAMPLES):
+        block = wav[start : start + BLOCK_SAMPLES]
+        if block.size < SAMPLE_RATE:  # a tail under a second adds nothing reliable
+            break
+        _, partials, slices = encoder.embed_utterance(
+            block, return_partials=True, rate=WINDOWS_PER_SECOND, min_coverage=0.5
+        )
+        vectors.extend(partials)
+        spans.extend(
+            ((start + s.start) / SAMPLE_RATE, (start + s.stop) / SAMPLE_RATE) for s in slices
+        )
+    return np.asarray(vectors), spans
 
 
 def _absorb_small_clusters(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -90,7 +90,7 @@ class EventTagger:
         feed = quantized.astype(np.uint8).reshape(1, 1, PATCH, N_MELS)
         raw = self._session.run(None, {self._input: feed})[0].reshape(-1).astype(np.float32)
         logits = self._out_scale * (raw - self._out_zero)
-        probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-logits))
+        probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))
         return probabilities
 
     def tag(self, audio: np.ndarray, words: list[Word]) -> list[AudioEvent]:
