@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from genjobs import __version__
+from genjobs.client.commands import register as register_client_commands
 from genjobs.config import Settings, use_settings
 
 
@@ -168,9 +169,4 @@ def keys_set_credits(key_id: str, credits_: float, data_dir: Path | None) -> Non
     click.echo(f"{key_id} now has {credits_:g} credits")
 
 
-try:  # the client commands (issue 5) live with the SDK
-    from genjobs.client.commands import register
-except ImportError:  # pragma: no cover - until the SDK lands
-    pass
-else:
-    register(main)
+register_client_commands(main)
