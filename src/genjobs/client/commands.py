@@ -243,7 +243,10 @@ def cancel(task_id: str, base_url: str | None, api_key: str | None) -> None:
             task = client.cancel(task_id)
         except GenjobsError as exc:
             _fail(exc)
-        click.echo(f"{task.task_id} {task.state} {task.fail_code}".rstrip())
+        if task.is_finished:
+            click.echo(f"{task.task_id} {task.state} {task.fail_code}".rstrip())
+        else:  # a running task stops at its model's next cancellation check
+            click.echo(f"{task.task_id} cancel requested (still {task.state})")
 
 
 @click.command("list")

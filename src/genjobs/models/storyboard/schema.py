@@ -9,6 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 AspectRatio = Literal["landscape", "portrait"]
 
 
+def _seconds_as_text(value: object) -> object:
+    """kie sends n_frames as a string ("10"); a plain number 10 is taken as "10" too."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == int(value):
+        return str(int(value))
+    return value
+
+
 class Shot(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -30,6 +37,8 @@ class StoryboardInput(BaseModel):
     )
     aspect_ratio: AspectRatio = Field(default="landscape", description="landscape or portrait.")
 
+    _n_frames_text = field_validator("n_frames", mode="before")(_seconds_as_text)
+
     @field_validator("shots")
     @classmethod
     def durations_fit(cls, shots: list[Shot], info: ValidationInfo) -> list[Shot]:
@@ -49,6 +58,7 @@ class TextToVideoInput(BaseModel):
     prompt: str = Field(min_length=1, max_length=10_000, description="What the video shows.")
     aspect_ratio: AspectRatio = Field(default="landscape", description="landscape or portrait.")
     n_frames: Literal["10", "15"] = Field(default="10", description='Seconds: "10" or "15".')
+    _n_frames_text = field_validator("n_frames", mode="before")(_seconds_as_text)
     remove_watermark: bool = Field(
         default=True, description="true: resultUrls is the clean video; false: watermarked."
     )
