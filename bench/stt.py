@@ -157,10 +157,10 @@ def main() -> None:
             path = long_file(options.long_minutes, Path(directory))
             result, peak = run_child(["base", str(path)])
             item = result[str(path)]
+            seconds, duration = float(item["seconds"]), float(item["duration"])
             print(
-                f"long audio, base: {options.long_minutes:g} min in "
-                f"{float(item['seconds']):.0f} s (RTF {float(item['seconds']) / float(item['duration']):.3f}), "
-                f"peak {peak:.0f} MB"
+                f"long audio, base: {options.long_minutes:g} min in {seconds:.0f} s "
+                f"(RTF {seconds / duration:.3f}), peak {peak:.0f} MB"
             )
 
 
