@@ -4,9 +4,10 @@ error, 4 timed out waiting."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,13 +32,15 @@ def connection_options(command: F) -> F:
     )(command)  # fmt: skip
 
 
-def _client(base_url: str | None, api_key: str | None) -> Client:
-    return Client(base_url=base_url, api_key=api_key)
-
-
-def _fail(exc: GenjobsError) -> None:
-    click.echo(f"error: {exc.message if exc.code else exc}", err=True)
-    sys.exit(EXIT_TIMEOUT if isinstance(exc, TaskTimeoutError) else EXIT_API_ERROR)
+@contextlib.contextmanager
+def api(base_url: str | None, api_key: str | None) -> Iterator[Client]:
+    """A client whose errors end the command with a message and exit code 3 (4: timeout)."""
+    try:
+        with Client(base_url=base_url, api_key=api_key) as client:
+            yield client
+    except GenjobsError as exc:
+        click.echo(f"error: {exc.message if exc.code else exc}", err=True)
+        sys.exit(EXIT_TIMEOUT if isinstance(exc, TaskTimeoutError) else EXIT_API_ERROR)
 
 
 def _print_json(value: Any) -> None:
@@ -172,12 +175,9 @@ def run(
 ) -> None:
     """Run MODEL with an input (key=value ...) and print its result."""
     data = parse_input(pairs, inline, input_file)
-    with _client(base_url, api_key) as client:
-        try:
-            task_id = client.create_task(model, upload_local_files(client, data), callback_url)
-            task = _wait_with_progress(client, task_id, timeout, as_json)
-        except GenjobsError as exc:
-            _fail(exc)
+    with api(base_url, api_key) as client:
+        task_id = client.create_task(model, upload_local_files(client, data), callback_url)
+        task = _wait_with_progress(client, task_id, timeout, as_json)
         _finish(task, as_json, fmt)
 
 
@@ -196,11 +196,8 @@ def submit(
 ) -> None:
     """Create a task and print its taskId (without waiting)."""
     data = parse_input(pairs, inline, input_file)
-    with _client(base_url, api_key) as client:
-        try:
-            click.echo(client.create_task(model, upload_local_files(client, data), callback_url))
-        except GenjobsError as exc:
-            _fail(exc)
+    with api(base_url, api_key) as client:
+        click.echo(client.create_task(model, upload_local_files(client, data), callback_url))
 
 
 @click.command()
@@ -208,11 +205,8 @@ def submit(
 @connection_options
 def get(task_id: str, base_url: str | None, api_key: str | None) -> None:
     """Print a task's record."""
-    with _client(base_url, api_key) as client:
-        try:
-            _print_json(_task_json(client.get_task(task_id)))
-        except GenjobsError as exc:
-            _fail(exc)
+    with api(base_url, api_key) as client:
+        _print_json(_task_json(client.get_task(task_id)))
 
 
 @click.command()
@@ -225,11 +219,8 @@ def wait(
     task_id: str, as_json: bool, fmt: str, timeout: float, base_url: str | None, api_key: str | None
 ) -> None:
     """Wait for a task to finish and print its result."""
-    with _client(base_url, api_key) as client:
-        try:
-            task = _wait_with_progress(client, task_id, timeout, as_json)
-        except GenjobsError as exc:
-            _fail(exc)
+    with api(base_url, api_key) as client:
+        task = _wait_with_progress(client, task_id, timeout, as_json)
         _finish(task, as_json, fmt)
 
 
@@ -238,11 +229,8 @@ def wait(
 @connection_options
 def cancel(task_id: str, base_url: str | None, api_key: str | None) -> None:
     """Cancel a task."""
-    with _client(base_url, api_key) as client:
-        try:
-            task = client.cancel(task_id)
-        except GenjobsError as exc:
-            _fail(exc)
+    with api(base_url, api_key) as client:
+        task = client.cancel(task_id)
         if task.is_finished:
             click.echo(f"{task.task_id} {task.state} {task.fail_code}".rstrip())
         else:  # a running task stops at its model's next cancellation check
@@ -264,11 +252,8 @@ def list_tasks(
     api_key: str | None,
 ) -> None:
     """List tasks, newest first."""
-    with _client(base_url, api_key) as client:
-        try:
-            page = client.list_tasks(state=state, model=model, limit=limit)
-        except GenjobsError as exc:
-            _fail(exc)
+    with api(base_url, api_key) as client:
+        page = client.list_tasks(state=state, model=model, limit=limit)
         if as_json:
             _print_json({"items": [t.raw for t in page.items], "nextCursor": page.next_cursor})
             return
@@ -280,11 +265,8 @@ def list_tasks(
 @connection_options
 def credit(base_url: str | None, api_key: str | None) -> None:
     """Print the key's remaining credits."""
-    with _client(base_url, api_key) as client:
-        try:
-            click.echo(f"{client.credit():g}")
-        except GenjobsError as exc:
-            _fail(exc)
+    with api(base_url, api_key) as client:
+        click.echo(f"{client.credit():g}")
 
 
 @click.command()
@@ -296,11 +278,8 @@ def upload(
     path: Path, upload_path: str, file_name: str | None, base_url: str | None, api_key: str | None
 ) -> None:
     """Upload a file and print its download link."""
-    with _client(base_url, api_key) as client:
-        try:
-            click.echo(client.upload_file(path, upload_path, file_name).download_url)
-        except GenjobsError as exc:
-            _fail(exc)
+    with api(base_url, api_key) as client:
+        click.echo(client.upload_file(path, upload_path, file_name).download_url)
 
 
 @click.command()
@@ -308,11 +287,8 @@ def upload(
 @connection_options
 def models(name: str | None, base_url: str | None, api_key: str | None) -> None:
     """List models, or print one model's input schema."""
-    with _client(base_url, api_key) as client:
-        try:
-            catalogue = client.models()
-        except GenjobsError as exc:
-            _fail(exc)
+    with api(base_url, api_key) as client:
+        catalogue = client.models()
     if name:
         chosen = [m for m in catalogue if m["name"] == name]
         if not chosen:

@@ -123,9 +123,6 @@ class ModelPool:
         if worker is not None and worker.alive():
             self._idle.append(worker)
 
-    def pids(self) -> list[int]:
-        return [w.pid for w in self._idle if w.pid is not None]
-
     def shutdown(self) -> None:
         for worker in self._idle:
             worker.kill()

@@ -17,7 +17,6 @@ import socket
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
 from sqlalchemy import Connection, RowMapping
 
@@ -27,7 +26,7 @@ from genjobs.core.clock import now_ms
 from genjobs.core.states import FailCode, State
 from genjobs.dispatch.base import Dispatcher
 from genjobs.dispatch.events import TaskEvents
-from genjobs.files.storage import Storage
+from genjobs.files.storage import Storage, StoredFile
 from genjobs.runtime.pool import DEAD, ModelPool, WorkerProcess
 from genjobs.runtime.registry import ModelRegistry
 from genjobs.store import lifecycle, tasks
@@ -48,7 +47,7 @@ class Outcome:
     fail_code: str = ""
     fail_msg: str = ""
     result_json: str = ""
-    outputs: list[Any] = field(default_factory=list)
+    outputs: list[StoredFile] = field(default_factory=list)
 
 
 @dataclass
@@ -275,7 +274,7 @@ class Runner:
                 return Outcome(State.SUCCESS, result_json=message[2], outputs=message[3])
             elif kind == "failed":
                 return Outcome(State.FAIL, str(message[2]), str(message[3]))
-            elif message is DEAD or kind == "dead":
+            elif message is DEAD:
                 if running.cancel_deadline is not None:
                     return Outcome(State.FAIL, FailCode.CANCELED, "the task was canceled")
                 exit_code = worker.process.exitcode
@@ -344,15 +343,6 @@ class Runner:
         for pool in self.pools.values():
             pool.shutdown()
 
-    def worker_pids(self) -> dict[str, list[int]]:
-        pids: dict[str, list[int]] = {}
-        for name, pool in self.pools.items():
-            pids[name] = pool.pids()
-        for item in self._running.values():
-            if item.worker is not None and item.worker.pid is not None:
-                pids.setdefault(item.row["model"], []).append(item.worker.pid)
-        return pids
-
 
 def _renew_leases(
     conn: Connection, rows: list[RowMapping], until: int
@@ -372,7 +362,6 @@ class _ProgressWriter:
         self._row = row
         self._last_write = 0.0
         self._last_callback = 0.0
-        self._pending: int | None = None
 
     async def report(self, percent: int) -> None:
         now = time.monotonic()

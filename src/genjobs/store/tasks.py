@@ -128,31 +128,30 @@ def claim_next(
     return None
 
 
-def renew_lease(conn: Connection, task_id: str, attempt: int, lease_until: int) -> bool:
+def _update_running(
+    conn: Connection, task_id: str, attempt: int, values: dict[str, Any], *conditions: Any
+) -> bool:
+    """Update a task only while it is generating in the caller's attempt (its lease)."""
     result = conn.execute(
         update(tasks)
         .where(
             tasks.c.id == task_id,
             tasks.c.state == State.GENERATING,
             tasks.c.attempt == attempt,
+            *conditions,
         )
-        .values(lease_until=lease_until)
+        .values(**values)
     )
     return result.rowcount == 1
+
+
+def renew_lease(conn: Connection, task_id: str, attempt: int, lease_until: int) -> bool:
+    return _update_running(conn, task_id, attempt, {"lease_until": lease_until})
 
 
 def set_progress(conn: Connection, task_id: str, attempt: int, progress: int) -> bool:
-    result = conn.execute(
-        update(tasks)
-        .where(
-            tasks.c.id == task_id,
-            tasks.c.state == State.GENERATING,
-            tasks.c.attempt == attempt,
-            tasks.c.progress < progress,
-        )
-        .values(progress=progress, update_time=now_ms())
-    )
-    return result.rowcount == 1
+    values = {"progress": progress, "update_time": now_ms()}
+    return _update_running(conn, task_id, attempt, values, tasks.c.progress < progress)
 
 
 def ids_in_state(

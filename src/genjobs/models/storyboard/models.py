@@ -152,12 +152,3 @@ class Sora2ProImageToVideoModel(_PromptVideoModel):
     name = "sora-2-pro-image-to-video"
     input_schema = ProImageToVideoInput
     description = "A reference image and a prompt rendered to MP4, 720p or 1080p." + ANIMATIC
-
-
-__all__ = [
-    "Sora2ImageToVideoModel",
-    "Sora2ProImageToVideoModel",
-    "Sora2ProTextToVideoModel",
-    "Sora2TextToVideoModel",
-    "StoryboardModel",
-]
