@@ -29,6 +29,7 @@ from genjobs.store.lifecycle import OutboxPolicy
 from genjobs.webhooks.delivery import Deliverer
 
 log = logging.getLogger("genjobs")
+SHUTDOWN_WAIT_S = 10.0
 
 
 def open_database(settings: Settings) -> Database:
@@ -97,7 +98,12 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             for loop in loops:
                 loop.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
+            # Bounded: a loop that failed to stop must not keep the server from stopping.
+            _, stuck = await asyncio.wait(loops, timeout=SHUTDOWN_WAIT_S)
+            for loop in stuck:
+                log.error(
+                    "background loop %s did not stop within %g s", loop.get_name(), SHUTDOWN_WAIT_S
+                )
             if svc.runner is not None:
                 await svc.runner.shutdown()
             db.dispose()

@@ -38,6 +38,9 @@ class EmbeddedDispatcher:
         self._events.work_available.set()
 
     async def wait_for_work(self, timeout_s: float) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that coincides with the event, which left the runner unstoppable at shutdown.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._events.work_available.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._events.work_available.wait()
         self._events.work_available.clear()

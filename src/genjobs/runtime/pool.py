@@ -105,7 +105,8 @@ class ModelPool:
                 return worker
         worker = WorkerProcess(self.model_name, self._settings)
         try:
-            message = await asyncio.wait_for(worker.messages.get(), setup_timeout_s)
+            async with asyncio.timeout(setup_timeout_s):
+                message = await worker.messages.get()
         except TimeoutError:
             message = ("setup_failed", f"setup took longer than {setup_timeout_s:g} s")
         except BaseException:

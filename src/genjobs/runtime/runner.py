@@ -248,9 +248,8 @@ class Runner:
                 else min(deadline, running.cancel_deadline)
             )
             try:
-                message = await asyncio.wait_for(
-                    worker.messages.get(), max(0.0, limit - time.monotonic())
-                )
+                async with asyncio.timeout(max(0.0, limit - time.monotonic())):
+                    message = await worker.messages.get()
             except TimeoutError:
                 worker.kill()
                 if (

@@ -57,7 +57,8 @@ class Deliverer:
         next_at = await self._db.run(deliveries.next_due_at)
         wait_s = 5.0 if next_at is None else max(0.0, min(5.0, (next_at - now_ms()) / 1000))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._events.outbox.wait(), wait_s)
+            async with asyncio.timeout(wait_s):
+                await self._events.outbox.wait()
         self._events.outbox.clear()
 
     async def _deliver_due(self, client: httpx.AsyncClient) -> None:

