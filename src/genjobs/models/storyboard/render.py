@@ -1,8 +1,9 @@
 """The animatic renderer: shots -> frames -> H.264 MP4, streamed (never all frames held).
 
-The main thread draws each frame (Pillow's resize releases the GIL) and converts it to a
-video frame; each output file has its own encoder thread (PyAV encodes without the GIL),
-so drawing and both encodes overlap on the cores. Bounded queues cap memory at a few frames.
+The main thread draws each frame as YUV 4:2:0 planes (see planes.py; Pillow's resize
+releases the GIL); each output file has its own encoder thread (PyAV encodes without the
+GIL), so drawing and both encodes overlap on the cores. Bounded queues cap memory at a few
+frames.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ import av
 from PIL import Image
 
 from genjobs.models.storyboard.plan import frame_plan, spans
+from genjobs.models.storyboard.planes import Planes, PlanesOverlay, blend, view
 from genjobs.models.storyboard.visuals import (
     MARGIN,
     CameraMove,
-    Overlay,
     backdrop,
     caption,
     cover,
-    render_view,
     watermark,
 )
 
@@ -59,11 +59,11 @@ class Encoder:
         self._thread = threading.Thread(target=self._run, name="genjobs-encoder", daemon=True)
         self._thread.start()
 
-    def add(self, image: Image.Image, index: int) -> None:
-        """Queue a copy of ``image`` as frame ``index`` (the image may change afterwards)."""
+    def add(self, planes: Planes, index: int) -> None:
+        """Queue a copy of ``planes`` as frame ``index`` (they may change afterwards)."""
         if self.error is not None:
             raise self.error
-        frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
+        frame = av.VideoFrame.from_ndarray(planes.stacked(), format="yuv420p")
         frame.pts = index
         frame.time_base = self._time_base
         self._frames.put(frame)
@@ -100,10 +100,15 @@ def render(
     plans = frame_plan(shot_spans, spec.fps)
     big = (round(spec.width * MARGIN), round(spec.height * MARGIN))
     source = cover(reference, *big) if reference is not None else None
-    sources = [source or backdrop(s.scene, s.index, *big) for s in shot_spans]
+    reference_planes = Planes.from_rgb(source) if source is not None else None
+    sources = [
+        reference_planes or Planes.from_rgb(backdrop(s.scene, s.index, *big)) for s in shot_spans
+    ]
     moves = [CameraMove.for_shot(s.scene, s.index, spec.width, spec.height) for s in shot_spans]
-    captions = [caption(s.scene, spec.width, spec.height) for s in shot_spans]
-    mark = watermark(spec.width, spec.height)
+    captions = [
+        PlanesOverlay.from_overlay(caption(s.scene, spec.width, spec.height)) for s in shot_spans
+    ]
+    mark = PlanesOverlay.from_overlay(watermark(spec.width, spec.height))
     thumbnail_at = (shot_spans[0].first + shot_spans[0].last) // 2
 
     encoders = []
@@ -118,9 +123,9 @@ def render(
             frame = _shot_frame(sources, moves, captions, plan.shot, plan.t)
             if plan.next_shot is not None:
                 incoming = _shot_frame(sources, moves, captions, plan.next_shot, 0.0)
-                frame = Image.blend(frame, incoming, plan.mix)
+                frame = blend(frame, incoming, plan.mix)
             if index == thumbnail_at:
-                frame.save(thumbnail_path, "JPEG", quality=85)
+                frame.to_rgb().save(thumbnail_path, "JPEG", quality=85)
             if clean is not None:
                 clean.add(frame, index)
             if marked is not None:
@@ -133,12 +138,12 @@ def render(
 
 
 def _shot_frame(
-    sources: list[Image.Image],
+    sources: list[Planes],
     moves: list[CameraMove],
-    captions: list[Overlay],
+    captions: list[PlanesOverlay],
     shot: int,
     t: float,
-) -> Image.Image:
-    frame = render_view(sources[shot], moves[shot], t)
+) -> Planes:
+    frame = view(sources[shot], moves[shot], t)
     captions[shot].apply(frame)
     return frame

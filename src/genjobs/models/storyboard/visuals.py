@@ -115,22 +115,13 @@ class CameraMove:
         return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
 
 
-def render_view(source: Image.Image, move: CameraMove, t: float) -> Image.Image:
-    # Zoom and pan without rotation is a sub-pixel box crop plus a resize; Pillow's
-    # separable resize does it in about half the time of an affine transform.
-    return source.resize((move.width, move.height), Image.Resampling.BILINEAR, box=move.window(t))
-
-
 @dataclass(frozen=True)
 class Overlay:
-    """An RGB patch with its alpha mask, pasted at ``box`` (left, top)."""
+    """An RGB patch with its alpha mask, to be placed at ``box`` (left, top)."""
 
     image: Image.Image
     mask: Image.Image
     box: tuple[int, int]
-
-    def apply(self, frame: Image.Image) -> None:
-        frame.paste(self.image, self.box, self.mask)
 
 
 def caption(text: str, width: int, height: int) -> Overlay:
