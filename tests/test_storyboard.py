@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -205,14 +204,8 @@ def test_bad_storyboards_are_refused_naming_the_field(
     assert field in locations or any(field in e["msg"] for e in error.value.errors())
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("sb") / "data").start()
-    yield process
-    process.stop()
-
-
-def test_storyboard_through_the_http_api(server: ServerProcess) -> None:
+def test_storyboard_through_the_http_api(live_server: ServerProcess) -> None:
+    server = live_server
     with httpx.Client(base_url=server.base_url, headers=server.headers, timeout=60) as client:
         refused = client.post(
             "/api/v1/jobs/createTask",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shutil
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -230,14 +229,8 @@ def test_cancellation_between_chunks(model: SpeechToTextModel, env: Any) -> None
     assert failure.value.code == "canceled"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("stt-http") / "data").start()
-    yield process
-    process.stop()
-
-
-def test_speech_to_text_through_the_http_api(server: ServerProcess) -> None:
+def test_speech_to_text_through_the_http_api(live_server: ServerProcess) -> None:
+    server = live_server
     with httpx.Client(base_url=server.base_url, headers=server.headers, timeout=60) as client:
         upload = client.post(
             "/api/file-stream-upload",
