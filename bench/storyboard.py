@@ -2,7 +2,7 @@
 
 Two storyboards: 15 s landscape with a reference image, 25 s portrait without. Each is
 rendered by genjobs (clean + watermarked video + thumbnail, as the model does; and the
-clean video alone) and by ffmpeg (zoompan + drawtext, libx264 with the same settings, one
+clean video alone) and by ffmpeg (zoompan + drawtext, libx264 with the renderer's own settings, one
 video) in child processes, so peak memory is each child's own.
 
     .venv/bin/python bench/storyboard.py
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from genjobs.models.storyboard.encode import X264_OPTIONS
+
+REPEATS = 3
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 CASES = {
     "15 s landscape + image": {
@@ -46,31 +51,47 @@ CASES = {
 
 def child(case: str, mode: str, out: Path) -> None:
     """Runs in a child process: render one case with genjobs."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-    from genjobs.models.storyboard.render import RenderSpec, render
+    from genjobs.models.storyboard.models import warm_up
+    from genjobs.models.storyboard.renderer import RenderOutputs, RenderRequest, Shot, render
+    from genjobs.models.storyboard.source import load_reference
 
     spec = CASES[case]
-    reference = Image.open(out / "ref.png") if spec["image"] else None
     width, height = spec["size"]  # type: ignore[misc]
+    reference = load_reference(out / "ref.png", width, height) if spec["image"] else None
+    shots = [Shot(scene, duration) for scene, duration in spec["shots"]]  # type: ignore[attr-defined]
+    warm_up()  # what a worker process does once, at start
+    started = time.perf_counter()
     render(
-        RenderSpec(list(spec["shots"]), int(spec["total"]), width, height),  # type: ignore[arg-type]
+        RenderRequest(shots, float(spec["total"]), width, height),  # type: ignore[arg-type]
         reference,
-        out / "clean.mp4",
-        out / "marked.mp4" if mode == "both" else None,
-        out / "thumb.jpg",
+        RenderOutputs(
+            clean=out / "clean.mp4",
+            watermarked=out / "marked.mp4" if mode == "both" else None,
+            thumbnail=out / "thumb.jpg",
+        ),
         lambda done, total: None,
     )
+    print(time.perf_counter() - started)  # the render as a warm worker runs it
 
 
-def measure(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of one child process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if status != 0:
-        raise RuntimeError(f"{command[:3]} failed: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-    return wall, usage.ru_maxrss / 1024
+Run = tuple[float, float, float, float]
+
+
+def measure(command: list[str]) -> Run:
+    """(process wall s, render wall s, CPU s, peak RSS MB) of one child process. A
+    genjobs child prints its warm render time; ffmpeg's render time is its whole run."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        assert process.stdout is not None
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)  # reaps it, with its own rusage
+        wall = time.perf_counter() - started
+        if status != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{command[:3]} failed: {errors.read().decode()[-2000:]}")
+    render = float(output) if output.strip() else wall
+    return wall, render, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def ffmpeg_command(case: str, out: Path) -> list[str]:
@@ -111,9 +132,9 @@ def ffmpeg_command(case: str, out: Path) -> list[str]:
         "-c:v",
         "libx264",
         "-preset",
-        "ultrafast",
+        X264_OPTIONS["preset"],
         "-crf",
-        "23",
+        X264_OPTIONS["crf"],
         "-pix_fmt",
         "yuv420p",
         "-movflags",
@@ -142,22 +163,47 @@ def main() -> None:
     try:
         for case, spec in CASES.items():
             seconds = float(spec["total"])  # type: ignore[arg-type]
-            for label, command in (
-                ("genjobs clean+watermarked", [sys.executable, __file__, "--child", case, "both"]),
-                ("genjobs clean only", [sys.executable, __file__, "--child", case, "clean"]),
-                ("ffmpeg zoompan+drawtext", ffmpeg_command(case, out)),
-            ):
-                wall, peak = measure(command)
-                rows.append((case, label, wall, seconds * 24 / wall, seconds / wall, peak))
+            commands = {
+                "genjobs clean+watermarked": [sys.executable, __file__, "--child", case, "both"],
+                "genjobs clean only": [sys.executable, __file__, "--child", case, "clean"],
+                "ffmpeg zoompan+drawtext": ffmpeg_command(case, out),
+            }
+            runs: dict[str, list[Run]] = {label: [] for label in commands}
+            for _ in range(REPEATS):  # interleaved, so a busy moment hits every renderer
+                for label, command in commands.items():
+                    runs[label].append(measure(command))
+            for label, measured in runs.items():
+                wall, render, cpu = (
+                    statistics.median(run[i] for run in measured) for i in range(3)
+                )
+                peak = max(run[3] for run in measured)
+                rows.append((case, label, wall, render, cpu, seconds, peak))
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    print(f"storyboard render benchmark ({os.cpu_count()} CPUs, 24 fps, libx264 ultrafast crf 23)")
+    x264 = f"libx264 {X264_OPTIONS['preset']} crf {X264_OPTIONS['crf']}"
     print(
-        f"{'storyboard':<24} {'renderer':<26} {'wall s':>7} {'frames/s':>9} "
-        f"{'video s/s':>9} {'peak MB':>8}"
+        f"storyboard render benchmark ({os.cpu_count()} CPUs, 24 fps, {x264} for both; "
+        f"median of {REPEATS} runs)"
     )
-    for case, label, wall, fps, ratio, peak in rows:
-        print(f"{case:<24} {label:<26} {wall:>7.2f} {fps:>9.1f} {ratio:>9.2f} {peak:>8.0f}")
+    print(
+        f"{'storyboard':<24} {'renderer':<26} {'process s':>9} {'render s':>8} {'CPU s':>6} "
+        f"{'frames/s':>9} {'video s/s':>9} {'peak MB':>8}"
+    )
+    renders = {}
+    for case, label, wall, render, cpu, seconds, peak in rows:
+        renders[case, label] = render
+        print(
+            f"{case:<24} {label:<26} {wall:>9.2f} {render:>8.2f} {cpu:>6.2f} "
+            f"{seconds * 24 / render:>9.1f} {seconds / render:>9.2f} {peak:>8.0f}"
+        )
+    print(
+        "render s: a genjobs worker is started once and renders many tasks, so its render "
+        "time excludes\nPython's start (process s includes it); ffmpeg's is its whole run. "
+        "frames/s and video s/s use render s."
+    )
+    for case in CASES:
+        speedup = renders[case, "ffmpeg zoompan+drawtext"] / renders[case, "genjobs clean only"]
+        print(f"{case}: genjobs renders the same single video {speedup:.2f}x as fast as ffmpeg")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
-"""sora-2-pro-storyboard and the sora-2 family, rendered by the built-in animatic renderer.
+"""sora-2-pro-storyboard and the sora-2 family, made by the built-in animatic renderer.
 
-Only schemas and model classes are imported here; Pillow and PyAV load in the worker."""
+Only the schemas and the model classes are imported here (the API server reads them);
+Pillow, PyAV and numpy load in the worker, from ``setup``/``run``.
+"""
 
 from genjobs.models.storyboard.models import (
     Sora2ImageToVideoModel,
