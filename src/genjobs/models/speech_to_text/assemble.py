@@ -38,7 +38,9 @@ def elevenlabs_result(
     words: list[dict[str, Any]] = []
     for start, end, kind, text, speaker, logprob in items:
         if words:
-            previous_end = words[-1]["end"]
+            # An audio event may begin before the word it follows has ended: the spacing
+            # then sits at the event's start, so every start stays in time order.
+            previous_end = min(words[-1]["end"], start)
             words.append(_entry(" ", previous_end, start, "spacing", speaker, 0.0))
         entry = _entry(text, start, end, kind, speaker, logprob)
         if granularity == "character" and kind == "word":
