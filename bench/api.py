@@ -103,9 +103,18 @@ def wait_idle(base_url: str) -> None:
         time.sleep(0.5)
 
 
+ROW_ORDER = ("recordInfo", "bare GET", "createTask", "create(API)", "bare POST")
+
+
+def row_order(item: tuple[tuple[str, int], object]) -> tuple[int, int]:
+    (name, connections), _ = item
+    return ROW_ORDER.index(name), connections
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=3, help="runs per cell (median kept)")
     parser.add_argument("--echo-runs", type=int, default=100)
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -146,22 +155,36 @@ def main() -> None:
             tmp, "create", "POST", '{"model":"genjobs/echo","input":{"text":"bench"}}'
         )
         bare_url = f"http://127.0.0.1:{bare_port}/bare"
-        rows = []
-        for name, url, script in (
+        record_url = f"{server.base_url}/api/v1/jobs/recordInfo?taskId={task_id}"
+        # Each genjobs cell and its ceiling are measured in turns, `rounds` times, and the
+        # medians kept: a loaded moment of this shared machine then hits both sides.
+        pairs = (
+            ("recordInfo", record_url, get_script, "bare GET"),
+            ("createTask", f"{server.base_url}/api/v1/jobs/createTask", create_script, "bare POST"),
             (
-                "recordInfo",
-                f"{server.base_url}/api/v1/jobs/recordInfo?taskId={task_id}",
-                get_script,
+                "create(API)",
+                f"{api_only.base_url}/api/v1/jobs/createTask",
+                create_script,
+                "bare POST",
             ),
-            ("bare GET", bare_url, get_script),
-            ("createTask", f"{server.base_url}/api/v1/jobs/createTask", create_script),
-            ("create(API)", f"{api_only.base_url}/api/v1/jobs/createTask", create_script),
-            ("bare POST", bare_url, create_script),
-        ):
-            for connections in CONNECTIONS:
-                wait_idle(server.base_url)
-                rows.append((name, connections, *wrk(url, connections, args.seconds, script)))
-                print(f"measured {rows[-1]}", file=sys.stderr)
+        )
+        cells: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+        for connections in CONNECTIONS:
+            for _ in range(args.rounds):
+                for name, url, script, ceiling_name in pairs:
+                    wait_idle(server.base_url)
+                    cells.setdefault((name, connections), []).append(
+                        wrk(url, connections, args.seconds, script)
+                    )
+                    if ceiling_name is not None:
+                        cells.setdefault((ceiling_name, connections), []).append(
+                            wrk(bare_url, connections, args.seconds, script)
+                        )
+                    print(f"measured {name} x{connections}", file=sys.stderr)
+        rows = [
+            (name, connections, *(statistics.median(run[i] for run in runs) for i in range(3)))
+            for (name, connections), runs in sorted(cells.items(), key=row_order)
+        ]
         wait_idle(server.base_url)
         latencies = echo_latency(server.base_url, args.echo_runs)
     finally:
@@ -172,8 +195,8 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(
-        f"genjobs API benchmark ({os.cpu_count()} CPUs, SQLite, wrk -t1, "
-        f"{args.seconds:g} s per cell)"
+        f"genjobs API benchmark ({os.cpu_count()} CPUs, SQLite, wrk -t1, median of "
+        f"{args.rounds} runs of {args.seconds:g} s per cell, each beside its bare ceiling)"
     )
     print(f"{'endpoint':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8}")
     ceiling = {(n, c): rps for n, c, rps, *_ in rows if n.startswith("bare")}

@@ -5,22 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# kie's record field -> the tasks column it shows, in kie's order.
+RECORD_COLUMNS = {
+    "taskId": "id",
+    "model": "model",
+    "state": "state",
+    "param": "param",
+    "resultJson": "result_json",
+    "failCode": "fail_code",
+    "failMsg": "fail_msg",
+    "costTime": "cost_time",
+    "createTime": "create_time",
+    "updateTime": "update_time",
+    "completeTime": "complete_time",
+    "progress": "progress",
+}
+
 
 def task_record(row: Mapping[Any, Any]) -> dict[str, Any]:
-    return {
-        "taskId": row["id"],
-        "model": row["model"],
-        "state": row["state"],
-        "param": row["param"],
-        "resultJson": row["result_json"],
-        "failCode": row["fail_code"],
-        "failMsg": row["fail_msg"],
-        "costTime": row["cost_time"],
-        "createTime": row["create_time"],
-        "updateTime": row["update_time"],
-        "completeTime": row["complete_time"],
-        "progress": row["progress"],
-    }
+    return {field: row[column] for field, column in RECORD_COLUMNS.items()}
 
 
 def callback_body(row: Mapping[Any, Any], remained_credits: float | None) -> dict[str, Any]:

@@ -11,11 +11,17 @@ from genjobs.dispatch.events import TaskEvents
 from genjobs.store import tasks
 from genjobs.store.database import Database
 
+# Hand-offs wait this long for company: one ``queuing`` write for all tasks created in
+# the window. Under a steady stream of creates this saves a transaction (~100 us) per task
+# at the price of up to 2 ms before a task reaches the queue.
+FLUSH_WINDOW_S = 0.002
+MAX_BATCH = 500
+
 
 class EmbeddedDispatcher:
-    """Hand-offs are batched: tasks submitted in the same turn of the event loop move to
-    ``queuing`` in one transaction (under load, one write instead of hundreds). A task
-    whose batch is lost to a crash stays ``waiting`` and the runner's sweeper requeues it.
+    """Hand-offs are batched: tasks submitted within FLUSH_WINDOW_S of each other move to
+    ``queuing`` in one transaction. A task whose batch is lost to a crash stays
+    ``waiting`` and the runner's sweeper requeues it.
     """
 
     def __init__(self, db: Database, events: TaskEvents) -> None:
@@ -23,14 +29,20 @@ class EmbeddedDispatcher:
         self._events = events
         self._pending: list[str] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._full = asyncio.Event()
 
     async def submit(self, task_id: str) -> None:
         self._pending.append(task_id)
         if self._flushing is None:
+            self._full.clear()
             self._flushing = asyncio.create_task(self._flush())
+        elif len(self._pending) >= MAX_BATCH:
+            self._full.set()
 
     async def _flush(self) -> None:
-        await asyncio.sleep(0)  # one turn of the loop: let concurrent requests join
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_WINDOW_S):
+                await self._full.wait()
         batch, self._pending, self._flushing = self._pending, [], None
         await self._db.run(partial(tasks.enqueue_many, ids=batch))
         for task_id in batch:

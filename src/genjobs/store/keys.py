@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
 
 from genjobs.core.clock import now_ms
+from genjobs.store.prepared import Prepared
 from genjobs.store.tables import api_keys
 
 KEY_PREFIX = "gj_"
@@ -101,9 +102,8 @@ def balance(conn: Connection, key_id: str) -> float:
     return float(value)
 
 
-# Built once: createTask runs this on every call, and building a statement costs more
-# than executing it.
-_DEBIT = (
+# Prepared: createTask runs this on every call (see store.prepared).
+_DEBIT = Prepared(
     update(api_keys)
     .where(api_keys.c.id == bindparam("key_id"), api_keys.c.credits >= bindparam("amount"))
     .values(credits=api_keys.c.credits - bindparam("amount"))
@@ -114,7 +114,7 @@ def debit(conn: Connection, key_id: str, amount: float) -> bool:
     """Take ``amount`` credits if the balance covers it (one conditional update)."""
     if amount <= 0:
         return True
-    return conn.execute(_DEBIT, {"key_id": key_id, "amount": amount}).rowcount == 1
+    return _DEBIT.execute(conn, key_id=key_id, amount=amount) == 1
 
 
 def refund(conn: Connection, key_id: str, amount: float) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -56,7 +56,15 @@ tasks = Table(
     Column("cancel_requested", Boolean, nullable=False, server_default="0"),
     Column("idempotency_key", String(200), nullable=True),
     Column("request_hash", String(64), nullable=True),
-    UniqueConstraint("owner_id", "idempotency_key", name="uq_tasks_owner_idempotency"),
+    # Partial: only tasks created with an Idempotency-Key are indexed (migration 0002).
+    Index(
+        "uq_tasks_owner_idempotency",
+        "owner_id",
+        "idempotency_key",
+        unique=True,
+        sqlite_where=text("idempotency_key IS NOT NULL"),
+        postgresql_where=text("idempotency_key IS NOT NULL"),
+    ),
     Index("ix_tasks_state_model", "state", "model", "create_time"),
     Index("ix_tasks_owner_created", "owner_id", "create_time", "id"),
     Index("ix_tasks_created", "create_time", "id"),

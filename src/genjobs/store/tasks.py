@@ -21,41 +21,68 @@ from sqlalchemy import (
 )
 
 from genjobs.core.clock import now_ms
+from genjobs.core.record import RECORD_COLUMNS
 from genjobs.core.states import State
-from genjobs.store.database import Database, PreparedRead
+from genjobs.store.database import Database
+from genjobs.store.prepared import Prepared
 from genjobs.store.tables import tasks
 
-_INSERT = insert(tasks)
-_ENQUEUE = (
+# What createTask stores; every other column starts at its server default.
+_NEW_TASK_COLUMNS = (
+    "id",
+    "owner_id",
+    "model",
+    "param",
+    "price",
+    "callback_url",
+    "progress_callback_url",
+    "idempotency_key",
+    "request_hash",
+)
+_INSERT = Prepared(
+    insert(tasks).values(
+        {
+            **{name: bindparam(name) for name in _NEW_TASK_COLUMNS},
+            "state": bindparam("state"),
+            "create_time": bindparam("now"),
+            "update_time": bindparam("now"),
+        }
+    )
+)
+_ENQUEUE = Prepared(
     update(tasks)
-    .where(tasks.c.id.in_(bindparam("ids", expanding=True)), tasks.c.state == State.WAITING)
+    .where(tasks.c.id == bindparam("task_id"), tasks.c.state == State.WAITING)
     .values(state=State.QUEUING, update_time=bindparam("now"))
 )
 
 
 def insert_task(conn: Connection, **values: Any) -> None:
+    """Store a new task as ``waiting``; ``values`` are the columns of _NEW_TASK_COLUMNS."""
+    _INSERT.execute(conn, state=State.WAITING, now=now_ms(), **values)
+
+
+def enqueue_many(conn: Connection, ids: Sequence[str]) -> None:
+    """``waiting`` -> ``queuing`` for a batch of tasks (those still waiting)."""
     now = now_ms()
-    conn.execute(
-        _INSERT, {"state": State.WAITING, "create_time": now, "update_time": now, **values}
-    )
+    _ENQUEUE.execute_many(conn, [{"task_id": task_id, "now": now} for task_id in ids])
 
 
-def enqueue_many(conn: Connection, ids: Sequence[str]) -> int:
-    """``waiting`` -> ``queuing`` for a batch of tasks; returns how many moved."""
-    return int(conn.execute(_ENQUEUE, {"ids": list(ids), "now": now_ms()}).rowcount)
-
-
-_BY_ID = PreparedRead(select(tasks).where(tasks.c.id == bindparam("task_id")))
-_BY_ID_AND_OWNER = PreparedRead(
-    select(tasks).where(tasks.c.id == bindparam("task_id"), tasks.c.owner_id == bindparam("owner"))
+# The record selected under kie's field names, so the row is the record as it stands.
+_RECORD = select(*(tasks.c[column].label(field) for field, column in RECORD_COLUMNS.items()))
+_RECORD_BY_ID = Prepared(_RECORD.where(tasks.c.id == bindparam("task_id")))
+_RECORD_BY_ID_AND_OWNER = Prepared(
+    _RECORD.where(tasks.c.id == bindparam("task_id"), tasks.c.owner_id == bindparam("owner"))
 )
 
 
-async def read(db: Database, task_id: str, owner_id: str | None = None) -> dict[str, Any] | None:
-    """The hot path of recordInfo polling (see PreparedRead)."""
+async def read_record(
+    db: Database, task_id: str, owner_id: str | None = None
+) -> dict[str, Any] | None:
+    """The task's kie record (recordInfo's ``data``): the hot path of polling, see
+    store.prepared. None when it does not exist or (with ``owner_id``) is someone else's."""
     if owner_id is None:
-        return await db.read_one(_BY_ID, task_id=task_id)
-    return await db.read_one(_BY_ID_AND_OWNER, task_id=task_id, owner=owner_id)
+        return await db.read_one(_RECORD_BY_ID, task_id=task_id)
+    return await db.read_one(_RECORD_BY_ID_AND_OWNER, task_id=task_id, owner=owner_id)
 
 
 def get(conn: Connection, task_id: str, owner_id: str | None = None) -> RowMapping | None:

@@ -177,10 +177,10 @@ async def record_info(request: Request) -> JSONResponse:
         raise invalid("taskId", "Field required")
     if len(task_id) > 64:
         raise invalid("taskId", "String should have at most 64 characters")
-    row = await tasks.read(svc.db, task_id, caller.owner_filter)
-    if row is None:
+    record = await tasks.read_record(svc.db, task_id, caller.owner_filter)
+    if record is None:
         raise _not_found(task_id)
-    return ok(task_record(row))
+    return ok(record)
 
 
 @router.get("/list", summary="List tasks, newest first (genjobs addition)")

@@ -1,0 +1,48 @@
+"""SQLite WAL checkpoints on a background thread instead of inside a request's commit.
+
+By default SQLite checkpoints in whichever commit pushes the WAL past 1000 pages: that
+commit copies the pages into the database file and fsyncs it, taking milliseconds instead
+of tens of microseconds, and on the event loop every request waits behind it (measured on
+a createTask-shaped transaction: mean commit 85 us with automatic checkpoints, 47 us
+without; p99 322 us against 112 us). Connections therefore run with automatic checkpoints
+off and this thread checkpoints every second on a connection of its own. PASSIVE mode
+never blocks writers or readers, and the sqlite3 module releases the GIL while it works.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+
+log = logging.getLogger(__name__)
+INTERVAL_S = 1.0
+
+
+class WalCheckpointer:
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA busy_timeout=5000")
+            while not self._stop.wait(INTERVAL_S):
+                self._checkpoint(connection, "PASSIVE")
+            self._checkpoint(connection, "PASSIVE")  # the last closing connection does the rest
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _checkpoint(connection: sqlite3.Connection, mode: str) -> None:
+        try:
+            connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+        except sqlite3.Error as exc:  # e.g. another process is checkpointing: next time
+            log.debug("WAL checkpoint (%s) skipped: %s", mode, exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
