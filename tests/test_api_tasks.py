@@ -4,7 +4,10 @@ idempotency, tenant isolation, listing, cancel, rate limits and the catalogue.""
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -156,6 +159,45 @@ def test_idempotency_key_returns_the_same_task_and_charges_once(
     )
     assert other_body.status_code == 422
     assert other_body.json()["msg"].startswith("Idempotency-Key:")
+
+
+def test_concurrent_creates_each_get_their_own_answer(
+    client: TestClient, settings: Settings
+) -> None:
+    # Creates that arrive together share one transaction on SQLite (group commit): a
+    # refusal in the batch must not affect the others, and idempotent repeats inside
+    # one batch must still make one task.
+    user = as_key(new_key(settings, credits=3.0))
+    barrier = threading.Barrier(10)
+
+    def post(index: int, idempotency_key: str | None = None) -> Any:
+        headers = (
+            dict(user) if idempotency_key is None else {**user, "Idempotency-Key": idempotency_key}
+        )
+        barrier.wait()
+        return client.post(
+            "/api/v1/jobs/createTask",
+            json={"model": "genjobs/echo", "input": {"text": f"t{index}"}},
+            headers=headers,
+        )
+
+    with ThreadPoolExecutor(10) as pool:
+        responses = list(pool.map(post, range(10)))
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] * 3 + [402] * 7
+    created = {r.json()["data"]["taskId"] for r in responses if r.status_code == 200}
+    listed = client.get("/api/v1/jobs/list", headers=user).json()["data"]["items"]
+    assert {item["taskId"] for item in listed} == created and len(created) == 3
+    assert client.get("/api/v1/chat/credit", headers=user).json()["data"] == 0.0
+
+    payer = as_key(new_key(settings, credits=10.0))
+    user = payer
+    barrier.reset()
+    with ThreadPoolExecutor(10) as pool:
+        repeats = list(pool.map(lambda _: post(0, "same-key"), range(10)))
+    assert {r.status_code for r in repeats} == {200}
+    assert len({r.json()["data"]["taskId"] for r in repeats}) == 1
+    assert client.get("/api/v1/chat/credit", headers=payer).json()["data"] == 9.0
 
 
 def test_tenants_see_only_their_own_tasks(client: TestClient, settings: Settings) -> None:

@@ -26,6 +26,7 @@ from genjobs.runtime.registry import ModelRegistry
 from genjobs.runtime.runner import Runner
 from genjobs.store import keys
 from genjobs.store.database import Database
+from genjobs.store.group_commit import GroupCommit
 from genjobs.store.lifecycle import OutboxPolicy
 from genjobs.webhooks.delivery import Deliverer
 
@@ -75,6 +76,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         auth=Authenticator(db),
         rate_limiter=RateLimiter(settings.rate_limit, settings.rate_window_s),
         policy=policy,
+        creates=GroupCommit(db),
         runner=runner,
     )
 

@@ -15,6 +15,7 @@ from genjobs.files.storage import Storage
 from genjobs.runtime.registry import ModelRegistry
 from genjobs.runtime.runner import Runner
 from genjobs.store.database import Database
+from genjobs.store.group_commit import GroupCommit
 from genjobs.store.lifecycle import OutboxPolicy
 
 
@@ -29,6 +30,7 @@ class Services:
     auth: Authenticator
     rate_limiter: RateLimiter
     policy: OutboxPolicy
+    creates: GroupCommit  # createTask's transactions, grouped under load
     runner: Runner | None = None
 
 

@@ -9,13 +9,15 @@ float, None) whose values need no conversion by SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import Connection, Select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
 Row = dict[str, Any]
@@ -61,8 +63,9 @@ class Prepared:
         compiled = self._sql(dialect)
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(compiled.sql, self._bind(compiled, params))
-            row = cursor.fetchone()
+            with _as_sqlalchemy_errors(compiled, dialect):
+                cursor.execute(compiled.sql, self._bind(compiled, params))
+                row = cursor.fetchone()
         finally:
             cursor.close()
         return None if row is None else dict(zip(self._labels, row, strict=True))
@@ -72,7 +75,8 @@ class Prepared:
         compiled = self._sql(conn.dialect)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(compiled.sql, self._bind(compiled, params))
+            with _as_sqlalchemy_errors(compiled, conn.dialect):
+                cursor.execute(compiled.sql, self._bind(compiled, params))
             return int(cursor.rowcount)
         finally:
             cursor.close()
@@ -82,6 +86,17 @@ class Prepared:
         compiled = self._sql(conn.dialect)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(compiled.sql, [self._bind(compiled, row) for row in rows])
+            with _as_sqlalchemy_errors(compiled, conn.dialect):
+                cursor.executemany(compiled.sql, [self._bind(compiled, row) for row in rows])
         finally:
             cursor.close()
+
+
+@contextmanager
+def _as_sqlalchemy_errors(compiled: _Compiled, dialect: Dialect) -> Iterator[None]:
+    """Driver errors as SQLAlchemy raises them (IntegrityError, OperationalError, ...), so
+    callers handle one family of exceptions whichever way a statement ran."""
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(compiled.sql, None, exc, dialect.loaded_dbapi.Error) from exc

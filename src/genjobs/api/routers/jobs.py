@@ -129,7 +129,7 @@ async def create_task(request: Request) -> JSONResponse:
         request_hash=hashlib.sha256(param.encode()).hexdigest() if idempotency_key else None,
     )
     try:
-        task_id, created = await svc.db.run(partial(_create_once, new=new))
+        task_id, created = await svc.creates.run(partial(_create_once, new=new))
     except IntegrityError:  # a concurrent request with the same Idempotency-Key won
         task_id, created = await svc.db.run(partial(_create_once, new=new))
     if created:
@@ -139,7 +139,8 @@ async def create_task(request: Request) -> JSONResponse:
 
 
 def _create_once(conn: Connection, new: lifecycle.NewTask) -> tuple[str, bool]:
-    """Create the task, or return the earlier one made with the same Idempotency-Key."""
+    """Create the task, or return the earlier one made with the same Idempotency-Key.
+    Group-committed: every refusal (ApiError) comes before anything is written."""
     if new.idempotency_key:
         earlier = tasks.find_by_idempotency_key(conn, new.owner_id, new.idempotency_key)
         if earlier is not None:
