@@ -313,7 +313,8 @@ class Runner:
         if done:
             metrics.tasks_finished.labels(row["model"], outcome.state, outcome.fail_code).inc()
             metrics.generation_seconds.labels(row["model"]).observe(cost_ms / 1000)
-            self._events.outbox_written()
+            if row["callback_url"]:  # a final callback was queued: wake the deliverer
+                self._events.outbox_written()
 
     # --- shutdown ---------------------------------------------------------------------
     async def shutdown(self) -> None:
