@@ -15,10 +15,12 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection
 
 from genjobs import metrics
 from genjobs.config import Settings
@@ -38,6 +40,7 @@ SETUP_TIMEOUT_S = 900.0
 PROGRESS_WRITE_EVERY_S = 0.25
 PROGRESS_CALLBACK_EVERY_S = 1.0
 SWEEP_EVERY_S = 2.0
+CLAIM_RETRY_S = 1.0
 STALE_WAITING_MS = 3_000
 
 
@@ -52,7 +55,7 @@ class Outcome:
 
 @dataclass
 class RunningTask:
-    row: RowMapping
+    row: Mapping[Any, Any]
     worker: WorkerProcess | None = None
     cancel_deadline: float | None = None
     lost: bool = False  # the lease was taken from us: stop without writing
@@ -83,6 +86,7 @@ class Runner:
         }
         self._running: dict[str, RunningTask] = {}
         self._runs: set[asyncio.Task[None]] = set()
+        self._queue_may_hold_work = True
 
     # --- the loops ------------------------------------------------------------------
     async def run(self) -> None:
@@ -98,11 +102,23 @@ class Runner:
             free = [name for name, pool in self.pools.items() if pool.free > 0]
             row = None
             if free:
-                row = await self._db.run(
-                    partial(
-                        tasks.claim_next, models=free, worker_id=self.worker_id, lease_ms=lease_ms
+                try:
+                    row = await self._db.run(
+                        partial(
+                            tasks.claim_next,
+                            models=free,
+                            worker_id=self.worker_id,
+                            lease_ms=lease_ms,
+                        )
                     )
-                )
+                except Exception:  # e.g. the database is unreachable: retry, never give up
+                    log.exception("claiming a task failed; retrying in %g s", CLAIM_RETRY_S)
+                    await asyncio.sleep(CLAIM_RETRY_S)
+                    continue
+            # Nothing found for any model (every pool had a free slot): the queue is
+            # drained, so a slot freed later need not look again; new work comes with a
+            # hand-off's wake-up (or, from other processes, within the 1 s poll below).
+            self._queue_may_hold_work = row is not None or len(free) < len(self.pools)
             if row is None:
                 await self._dispatcher.wait_for_work(1.0)
                 continue
@@ -117,7 +133,13 @@ class Runner:
             await asyncio.sleep(self._settings.lease_s / 3)
             until = now_ms() + int(self._settings.lease_s * 1000)
             running = [item.row for item in self._running.values()]
-            lost, cancelled = await self._db.run(partial(_renew_leases, rows=running, until=until))
+            try:
+                lost, cancelled = await self._db.run(
+                    partial(_renew_leases, rows=running, until=until)
+                )
+            except Exception:  # the next round tries again, well within the lease
+                log.exception("renewing leases failed")
+                continue
             for task_id in lost:
                 if task_id in self._running:
                     log.warning("lost the lease of %s; abandoning it", task_id)
@@ -153,7 +175,7 @@ class Runner:
             self._events.changed(row["id"])
             self._events.work_available.set()
 
-    def _recover_lost(self, conn: Connection, row: RowMapping) -> None:
+    def _recover_lost(self, conn: Connection, row: Mapping[Any, Any]) -> None:
         if row["attempt"] < self._settings.max_attempts and not row["cancel_requested"]:
             log.warning("task %s lost its worker; retrying it", row["id"])
             tasks.move(
@@ -201,7 +223,7 @@ class Runner:
             running.worker.kill()
 
     # --- one task -------------------------------------------------------------------
-    async def _execute(self, row: RowMapping) -> None:
+    async def _execute(self, row: Mapping[Any, Any]) -> None:
         task_id = row["id"]
         model = self._registry.get(row["model"])
         pool = self.pools[row["model"]]
@@ -226,7 +248,8 @@ class Runner:
             pool.release(worker)
             del self._running[task_id]
             self._events.changed(task_id)
-            self._events.work_available.set()
+            if self._queue_may_hold_work:  # a freed slot matters only to waiting tasks
+                self._events.work_available.set()
 
     async def _supervise(
         self, running: RunningTask, worker: WorkerProcess, deadline: float, timeout: float
@@ -283,7 +306,7 @@ class Runner:
                     f"the worker process running the model died (exit code {exit_code})",
                 )
 
-    async def _finish(self, row: RowMapping, outcome: Outcome, cost_ms: int) -> None:
+    async def _finish(self, row: Mapping[Any, Any], outcome: Outcome, cost_ms: int) -> None:
         if outcome.state == State.SUCCESS:
             done = await self._db.run(
                 partial(
@@ -345,7 +368,7 @@ class Runner:
 
 
 def _renew_leases(
-    conn: Connection, rows: list[RowMapping], until: int
+    conn: Connection, rows: list[Mapping[Any, Any]], until: int
 ) -> tuple[list[str], set[str]]:
     """Extend our leases; returns (tasks whose lease we lost, tasks asked to cancel)."""
     lost = [
@@ -357,7 +380,7 @@ def _renew_leases(
 class _ProgressWriter:
     """Writes progress at most every 0.25 s (and progress callbacks every 1 s)."""
 
-    def __init__(self, runner: Runner, row: RowMapping) -> None:
+    def __init__(self, runner: Runner, row: Mapping[Any, Any]) -> None:
         self._runner = runner
         self._row = row
         self._last_write = 0.0

@@ -5,10 +5,11 @@ connection of one transaction, so a state change and its side effects commit tog
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection
 
 from genjobs.core.clock import now_ms
 from genjobs.core.errors import ApiError, Code
@@ -82,7 +83,7 @@ def _write_callback(conn: Connection, task_id: str, policy: OutboxPolicy) -> Non
 
 def finish_success(
     conn: Connection,
-    task: RowMapping,
+    task: Mapping[Any, Any],
     *,
     result_json: str,
     cost_time: int,
@@ -155,7 +156,7 @@ def finish_failure(
     return True
 
 
-def request_cancel(conn: Connection, task: RowMapping, policy: OutboxPolicy) -> bool:
+def request_cancel(conn: Connection, task: Mapping[Any, Any], policy: OutboxPolicy) -> bool:
     """Cancel now if no worker has it; else flag it for the worker. False if already final."""
     if task["state"] in (State.WAITING, State.QUEUING):
         if finish_failure(
@@ -181,7 +182,9 @@ def request_cancel(conn: Connection, task: RowMapping, policy: OutboxPolicy) -> 
     return False
 
 
-def progress_event(conn: Connection, task: RowMapping, progress: int, policy: OutboxPolicy) -> None:
+def progress_event(
+    conn: Connection, task: Mapping[Any, Any], progress: int, policy: OutboxPolicy
+) -> None:
     if task["progress_callback_url"]:
         deliveries.enqueue(
             conn,

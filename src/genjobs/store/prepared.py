@@ -1,10 +1,10 @@
 """Statements compiled once per dialect and run straight on the DBAPI connection.
 
 For the hottest paths only (recordInfo's read, createTask's debit and insert, the
-dispatcher's hand-off): there SQLAlchemy's per-execution machinery (compilation cache
-lookup, parameter processing, result set-up) costs more than the query itself, about
-20-40 us a statement against 5-20 us on SQLite. Only for plain column types (str, int,
-float, None) whose values need no conversion by SQLAlchemy.
+dispatcher's hand-off, the runner's claim): there SQLAlchemy's per-execution machinery
+(compilation cache lookup, parameter processing, result set-up) costs more than the
+query itself, about 20-40 us a statement against 5-20 us on SQLite. Only for plain
+column types (str, int, float, None) whose values need no conversion by SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
@@ -33,23 +33,26 @@ class _Compiled:
 class Prepared:
     def __init__(self, statement: Executable) -> None:
         self._statement = statement
-        # A SELECT's rows come back as dicts keyed by its column labels.
-        self._labels = (
-            tuple(statement.selected_columns.keys()) if isinstance(statement, Select) else ()
-        )
+        # Rows (of a SELECT, or an UPDATE ... RETURNING) come back as dicts keyed by the
+        # statement's column labels.
+        columns = getattr(statement, "exported_columns", None)
+        self._labels = tuple(columns.keys()) if columns is not None else ()
         self._compiled: dict[str, _Compiled] = {}
 
     def _sql(self, dialect: Dialect) -> _Compiled:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
-            statement = self._statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+            # render_postcompile: an IN list of fixed values becomes plain parameters.
+            statement = self._statement.compile(  # type: ignore[attr-defined]
+                dialect=dialect, compile_kwargs={"render_postcompile": True}
+            )
             order = list(statement.positiontup) if statement.positiontup else None
             # Values written into the statement (state == "waiting") become bound
             # parameters too: they are sent with every execution.
             fixed = {
-                name: bind.value.value if isinstance(bind.value, Enum) else bind.value
-                for name, bind in statement.binds.items()
-                if bind.value is not None
+                name: value.value if isinstance(value, Enum) else value
+                for name, value in statement.params.items()
+                if value is not None
             }
             compiled = self._compiled[dialect.name] = _Compiled(str(statement), order, fixed)
         return compiled
@@ -69,6 +72,22 @@ class Prepared:
         finally:
             cursor.close()
         return None if row is None else dict(zip(self._labels, row, strict=True))
+
+    def fetch_all(self, conn: Connection, **params: Any) -> list[Row]:
+        """Every row, in ``conn``'s transaction."""
+        compiled = self._sql(conn.dialect)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with _as_sqlalchemy_errors(compiled, conn.dialect):
+                cursor.execute(compiled.sql, self._bind(compiled, params))
+                rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return [dict(zip(self._labels, row, strict=True)) for row in rows]
+
+    def fetch_one(self, conn: Connection, **params: Any) -> Row | None:
+        """The first row, in ``conn``'s transaction."""
+        return self.fetch_one_on(conn.connection.dbapi_connection, conn.dialect, **params)
 
     def execute(self, conn: Connection, **params: Any) -> int:
         """Run in ``conn``'s transaction; the number of rows it changed."""

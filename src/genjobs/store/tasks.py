@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -116,40 +116,61 @@ def move(
     return result.rowcount == 1
 
 
+# The oldest queuing tasks of a set of models; built once per set of models.
+_CANDIDATES: dict[tuple[str, ...], Prepared] = {}
+_CLAIM = Prepared(
+    update(tasks)
+    .where(
+        tasks.c.id == bindparam("task_id"),
+        tasks.c.state == State.QUEUING,
+        tasks.c.attempt == bindparam("attempt"),
+    )
+    .values(
+        state=State.GENERATING,
+        attempt=bindparam("next_attempt"),
+        worker_id=bindparam("worker_id"),
+        lease_until=bindparam("lease_until"),
+        progress=0,
+        update_time=bindparam("now"),
+    )
+    .returning(*tasks.c)
+)
+
+
+def _candidates(models: tuple[str, ...], postgresql: bool) -> Prepared:
+    key = (*models, "for update" if postgresql else "")
+    cached = _CANDIDATES.get(key)
+    if cached is None:
+        query = (
+            select(tasks.c.id, tasks.c.attempt)
+            .where(tasks.c.state == State.QUEUING, tasks.c.model.in_(models))
+            .order_by(tasks.c.create_time)
+            .limit(4)
+        )
+        if postgresql:  # several runners: each skips the rows another is claiming
+            query = query.with_for_update(skip_locked=True)
+        cached = _CANDIDATES[key] = Prepared(query)
+    return cached
+
+
 def claim_next(
     conn: Connection, models: Sequence[str], worker_id: str, lease_ms: int
-) -> RowMapping | None:
+) -> Mapping[Any, Any] | None:
     """Take the oldest queuing task of one of ``models`` for this worker, with a lease."""
     if not models:
         return None
-    candidates = (
-        select(tasks.c.id, tasks.c.attempt)
-        .where(tasks.c.state == State.QUEUING, tasks.c.model.in_(list(models)))
-        .order_by(tasks.c.create_time)
-        .limit(4)
-    )
-    if conn.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    for candidate in conn.execute(candidates).all():
+    candidates = _candidates(tuple(sorted(models)), conn.dialect.name == "postgresql")
+    for candidate in candidates.fetch_all(conn):
         now = now_ms()
-        claimed = conn.execute(
-            update(tasks)
-            .where(
-                tasks.c.id == candidate.id,
-                tasks.c.state == State.QUEUING,
-                tasks.c.attempt == candidate.attempt,
-            )
-            .values(
-                state=State.GENERATING,
-                attempt=candidate.attempt + 1,
-                worker_id=worker_id,
-                lease_until=now + lease_ms,
-                progress=0,
-                update_time=now,
-            )
-            .returning(*tasks.c)
+        row = _CLAIM.fetch_one(
+            conn,
+            task_id=candidate["id"],
+            attempt=candidate["attempt"],
+            next_attempt=candidate["attempt"] + 1,
+            worker_id=worker_id,
+            lease_until=now + lease_ms,
+            now=now,
         )
-        row = claimed.mappings().first()
         if row is not None:
             return row
     return None
