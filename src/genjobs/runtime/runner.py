@@ -33,6 +33,7 @@ from genjobs.runtime.pool import DEAD, ModelPool, WorkerProcess
 from genjobs.runtime.registry import ModelRegistry
 from genjobs.store import lifecycle, tasks
 from genjobs.store.database import Database
+from genjobs.store.group_commit import GroupCommit
 
 log = logging.getLogger("genjobs.runner")
 
@@ -87,6 +88,7 @@ class Runner:
         self._running: dict[str, RunningTask] = {}
         self._runs: set[asyncio.Task[None]] = set()
         self._queue_may_hold_work = True
+        self._finishes = GroupCommit(db)
 
     # --- the loops ------------------------------------------------------------------
     async def run(self) -> None:
@@ -307,8 +309,10 @@ class Runner:
                 )
 
     async def _finish(self, row: Mapping[Any, Any], outcome: Outcome, cost_ms: int) -> None:
+        # Finishes are group-committed (like creates): on SQLite, tasks that end in the
+        # same turn of the loop share one commit. Neither function raises before writing.
         if outcome.state == State.SUCCESS:
-            done = await self._db.run(
+            done = await self._finishes.run(
                 partial(
                     lifecycle.finish_success,
                     task=row,
@@ -321,7 +325,7 @@ class Runner:
         else:
             for stored in outcome.outputs:  # a canceled run keeps no files
                 self._storage.delete(stored.kind, stored.token)
-            done = await self._db.run(
+            done = await self._finishes.run(
                 partial(
                     lifecycle.finish_failure,
                     task_id=row["id"],

@@ -90,21 +90,7 @@ def finish_success(
     outputs: Iterable[StoredFile],
     policy: OutboxPolicy,
 ) -> bool:
-    now = now_ms()
-    moved = tasks.move(
-        conn,
-        task["id"],
-        [State.GENERATING],
-        State.SUCCESS,
-        attempt=task["attempt"],
-        result_json=result_json,
-        cost_time=cost_time,
-        progress=100,
-        complete_time=now,
-        update_time=now,
-        lease_until=None,
-    )
-    if not moved:
+    if not tasks.succeed(conn, task["id"], task["attempt"], result_json, cost_time):
         return False
     for stored in outputs:
         files.add(

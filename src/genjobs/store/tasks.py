@@ -15,6 +15,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    null,
     or_,
     select,
     update,
@@ -114,6 +115,38 @@ def move(
     values.setdefault("update_time", now_ms())
     result = conn.execute(update(tasks).where(*conditions).values(state=to_state, **values))
     return result.rowcount == 1
+
+
+_SUCCEED = Prepared(
+    update(tasks)
+    .where(
+        tasks.c.id == bindparam("task_id"),
+        tasks.c.state == State.GENERATING,
+        tasks.c.attempt == bindparam("attempt"),
+    )
+    .values(
+        state=State.SUCCESS,
+        result_json=bindparam("result_json"),
+        cost_time=bindparam("cost_time"),
+        progress=100,
+        complete_time=bindparam("now"),
+        update_time=bindparam("now"),
+        lease_until=null(),
+    )
+)
+
+
+def succeed(conn: Connection, task_id: str, attempt: int, result_json: str, cost_time: int) -> bool:
+    """``generating`` -> ``success`` with the result, if this attempt still owns the task."""
+    moved = _SUCCEED.execute(
+        conn,
+        task_id=task_id,
+        attempt=attempt,
+        result_json=result_json,
+        cost_time=cost_time,
+        now=now_ms(),
+    )
+    return moved == 1
 
 
 # The oldest queuing tasks of a set of models; built once per set of models.
