@@ -41,25 +41,27 @@ class GroupCommit:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._pending: list[_Call[Any]] = []
-        self._committing: asyncio.Task[None] | None = None
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
         if not self._db.is_sqlite:
             return await self._db.run(fn)
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
         self._pending.append(_Call(fn, future))
-        if self._committing is None:
-            self._committing = asyncio.create_task(self._commit_next_turn())
+        if len(self._pending) == 1:
+            # A plain callback, not a task: it runs after the requests that are ready in
+            # this turn of the loop have joined the batch. SQLite runs on this thread, so
+            # the whole commit happens inside it.
+            loop.call_soon(self._commit)
         return await future
 
-    async def _commit_next_turn(self) -> None:
-        await asyncio.sleep(0)  # one turn of the loop: requests ready now join the batch
-        batch, self._pending, self._committing = self._pending, [], None
+    def _commit(self) -> None:
+        batch, self._pending = self._pending, []
         try:
-            outcomes = await self._db.run(lambda conn: [_attempt(call, conn) for call in batch])
+            outcomes = self._db.run_here(lambda conn: [_attempt(call, conn) for call in batch])
         except Exception:  # the batch is rolled back: each call on its own
             for call in batch:
-                await self._run_alone(call)
+                self._run_alone(call)
             return
         for call, (result, error) in zip(batch, outcomes, strict=True):
             if call.future.done():  # the request went away (client disconnected)
@@ -69,9 +71,9 @@ class GroupCommit:
             else:
                 call.future.set_result(result)
 
-    async def _run_alone(self, call: _Call[Any]) -> None:
+    def _run_alone(self, call: _Call[Any]) -> None:
         try:
-            result = await self._db.run(call.fn)
+            result = self._db.run_here(call.fn)
         except Exception as exc:
             if not call.future.done():
                 call.future.set_exception(exc)

@@ -113,10 +113,11 @@ async def create_task(request: Request) -> JSONResponse:
         raise ApiError(
             Code.VALIDATION, describe_validation_errors(exc.errors(), prefix="input")
         ) from exc
-    await _check_callback_url("callBackUrl", body.callBackUrl, svc.settings.allow_private_urls)
-    await _check_callback_url(
-        "progressCallBackUrl", body.progressCallBackUrl, svc.settings.allow_private_urls
-    )
+    if body.callBackUrl or body.progressCallBackUrl:
+        await _check_callback_url("callBackUrl", body.callBackUrl, svc.settings.allow_private_urls)
+        await _check_callback_url(
+            "progressCallBackUrl", body.progressCallBackUrl, svc.settings.allow_private_urls
+        )
     param = raw.decode()  # kie's `param`: the createTask body as the client sent it
     new = lifecycle.NewTask(
         owner_id=caller.key_id,
