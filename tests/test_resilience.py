@@ -3,6 +3,7 @@ their workers, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from genjobs.config import Settings
+from genjobs.runtime.pool import ModelPool
 from genjobs.store.database import Database
 from tests.conftest import reset_postgres
 from tests.helpers import create, record, wait_for
@@ -182,3 +184,26 @@ def test_separate_worker_process_runs_tasks_on_postgresql(
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=30)
         api_node.kill()
+
+
+def test_a_killed_worker_process_is_never_handed_to_the_next_task(tmp_path: Path) -> None:
+    # SIGKILL takes a moment to land: a process killed (lost lease, cancel, timeout) must
+    # not go back to the pool as a warm worker even if it still looks alive.
+    settings = Settings(data_dir=tmp_path / "data")
+
+    async def scenario() -> tuple[int | None, int | None, bool]:
+        pool = ModelPool("genjobs/echo", 1, settings)
+        pool.reserve()
+        first = await pool.acquire(60)
+        first.kill()
+        pool.release(first)
+        pool.reserve()
+        second = await pool.acquire(60)
+        try:
+            return first.pid, second.pid, second.alive()
+        finally:
+            second.kill()
+            pool.release(second)
+
+    first_pid, second_pid, second_alive = asyncio.run(scenario())
+    assert first_pid != second_pid and second_alive

@@ -37,6 +37,7 @@ class WorkerProcess:
         self.process.start()
         child_conn.close()
         self.messages: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        self._killed = False
         loop = asyncio.get_running_loop()
         threading.Thread(
             target=self._read, args=(loop,), name="genjobs-pool-reader", daemon=True
@@ -61,7 +62,9 @@ class WorkerProcess:
                 return
 
     def alive(self) -> bool:
-        return self.process.is_alive()
+        # A killed process can look alive for a moment after SIGKILL; it must never be
+        # handed to the next task.
+        return not self._killed and self.process.is_alive()
 
     def send(self, *message: Any) -> bool:
         try:
@@ -71,6 +74,7 @@ class WorkerProcess:
             return False
 
     def kill(self) -> None:
+        self._killed = True
         if self.process.is_alive():
             self.process.kill()
 

@@ -60,6 +60,7 @@ class RunningTask:
     worker: WorkerProcess | None = None
     cancel_deadline: float | None = None
     lost: bool = False  # the lease was taken from us: stop without writing
+    finishing: bool = False  # its outcome is being written: no lease to keep
 
 
 class Runner:
@@ -101,40 +102,43 @@ class Runner:
     async def _claim_loop(self) -> None:
         lease_ms = int(self._settings.lease_s * 1000)
         while True:
-            free = [name for name, pool in self.pools.items() if pool.free > 0]
-            row = None
+            free = {name: pool.free for name, pool in self.pools.items() if pool.free > 0}
+            rows: list[Mapping[Any, Any]] = []
             if free:
                 try:
-                    row = await self._db.run(
+                    rows = await self._db.run(
                         partial(
-                            tasks.claim_next,
-                            models=free,
+                            tasks.claim,
+                            free_slots=free,
                             worker_id=self.worker_id,
                             lease_ms=lease_ms,
                         )
                     )
                 except Exception:  # e.g. the database is unreachable: retry, never give up
-                    log.exception("claiming a task failed; retrying in %g s", CLAIM_RETRY_S)
+                    log.exception("claiming tasks failed; retrying in %g s", CLAIM_RETRY_S)
                     await asyncio.sleep(CLAIM_RETRY_S)
                     continue
             # Nothing found for any model (every pool had a free slot): the queue is
             # drained, so a slot freed later need not look again; new work comes with a
             # hand-off's wake-up (or, from other processes, within the 1 s poll below).
-            self._queue_may_hold_work = row is not None or len(free) < len(self.pools)
-            if row is None:
+            self._queue_may_hold_work = bool(rows) or len(free) < len(self.pools)
+            if not rows:
                 await self._dispatcher.wait_for_work(1.0)
                 continue
-            self.pools[row["model"]].reserve()
-            self._events.changed(row["id"])
-            run = asyncio.create_task(self._execute(row))
-            self._runs.add(run)
-            run.add_done_callback(self._runs.discard)
+            for row in rows:
+                self.pools[row["model"]].reserve()
+                self._events.changed(row["id"])
+                run = asyncio.create_task(self._execute(row))
+                self._runs.add(run)
+                run.add_done_callback(self._runs.discard)
 
     async def _lease_loop(self) -> None:
         while True:
             await asyncio.sleep(self._settings.lease_s / 3)
             until = now_ms() + int(self._settings.lease_s * 1000)
-            running = [item.row for item in self._running.values()]
+            # A finishing task's final state may already be committed (group commit),
+            # so its lease no longer matches: that is not a lost lease.
+            running = [item.row for item in self._running.values() if not item.finishing]
             try:
                 lost, cancelled = await self._db.run(
                     partial(_renew_leases, rows=running, until=until)
@@ -143,7 +147,7 @@ class Runner:
                 log.exception("renewing leases failed")
                 continue
             for task_id in lost:
-                if task_id in self._running:
+                if task_id in self._running and not self._running[task_id].finishing:
                     log.warning("lost the lease of %s; abandoning it", task_id)
                     self._running[task_id].lost = True
                     self._stop_worker(task_id)
@@ -243,6 +247,7 @@ class Runner:
                 timeout = self._settings.model_timeout_s or (model.timeout_s if model else 600)
                 outcome = await self._supervise(running, worker, started + timeout, timeout)
             if not running.lost:
+                running.finishing = True
                 await self._finish(row, outcome, int((time.monotonic() - started) * 1000))
         except Exception:
             log.exception("runner failed on task %s", task_id)

@@ -170,15 +170,18 @@ _CLAIM = Prepared(
 )
 
 
+CANDIDATES_PER_CLAIM = 16
+
+
 def _candidates(models: tuple[str, ...], postgresql: bool) -> Prepared:
     key = (*models, "for update" if postgresql else "")
     cached = _CANDIDATES.get(key)
     if cached is None:
         query = (
-            select(tasks.c.id, tasks.c.attempt)
+            select(tasks.c.id, tasks.c.model, tasks.c.attempt)
             .where(tasks.c.state == State.QUEUING, tasks.c.model.in_(models))
             .order_by(tasks.c.create_time)
-            .limit(4)
+            .limit(CANDIDATES_PER_CLAIM)
         )
         if postgresql:  # several runners: each skips the rows another is claiming
             query = query.with_for_update(skip_locked=True)
@@ -186,14 +189,19 @@ def _candidates(models: tuple[str, ...], postgresql: bool) -> Prepared:
     return cached
 
 
-def claim_next(
-    conn: Connection, models: Sequence[str], worker_id: str, lease_ms: int
-) -> Mapping[Any, Any] | None:
-    """Take the oldest queuing task of one of ``models`` for this worker, with a lease."""
-    if not models:
-        return None
-    candidates = _candidates(tuple(sorted(models)), conn.dialect.name == "postgresql")
+def claim(
+    conn: Connection, free_slots: Mapping[str, int], worker_id: str, lease_ms: int
+) -> list[Mapping[Any, Any]]:
+    """Take the oldest queuing tasks this worker has room for (``free_slots`` per model),
+    each with a lease, in one transaction; oldest first."""
+    slots = {model: free for model, free in free_slots.items() if free > 0}
+    if not slots:
+        return []
+    candidates = _candidates(tuple(sorted(slots)), conn.dialect.name == "postgresql")
+    claimed: list[Mapping[Any, Any]] = []
     for candidate in candidates.fetch_all(conn):
+        if not slots.get(candidate["model"]):
+            continue
         now = now_ms()
         row = _CLAIM.fetch_one(
             conn,
@@ -204,9 +212,10 @@ def claim_next(
             lease_until=now + lease_ms,
             now=now,
         )
-        if row is not None:
-            return row
-    return None
+        if row is not None:  # else another runner took it first
+            claimed.append(row)
+            slots[candidate["model"]] -= 1
+    return claimed
 
 
 def _update_running(
