@@ -315,7 +315,8 @@ class Runner:
 
     async def _finish(self, row: Mapping[Any, Any], outcome: Outcome, cost_ms: int) -> None:
         # Finishes are group-committed (like creates): on SQLite, tasks that end in the
-        # same turn of the loop share one commit. Neither function raises before writing.
+        # same turn of the loop share one commit. Neither function raises an ApiError, so
+        # any failure rolls the batch back and each finish is retried on its own.
         if outcome.state == State.SUCCESS:
             done = await self._finishes.run(
                 partial(

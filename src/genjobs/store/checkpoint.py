@@ -31,17 +31,17 @@ class WalCheckpointer:
         try:
             connection.execute("PRAGMA busy_timeout=5000")
             while not self._stop.wait(INTERVAL_S):
-                self._checkpoint(connection, "PASSIVE")
-            self._checkpoint(connection, "PASSIVE")  # the last closing connection does the rest
+                self._checkpoint(connection)
+            self._checkpoint(connection)  # the last connection to close does the rest
         finally:
             connection.close()
 
     @staticmethod
-    def _checkpoint(connection: sqlite3.Connection, mode: str) -> None:
+    def _checkpoint(connection: sqlite3.Connection) -> None:
         try:
-            connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:  # e.g. another process is checkpointing: next time
-            log.debug("WAL checkpoint (%s) skipped: %s", mode, exc)
+            log.debug("WAL checkpoint skipped: %s", exc)
 
     def stop(self) -> None:
         self._stop.set()

@@ -64,22 +64,24 @@ class GroupCommit:
                 self._run_alone(call)
             return
         for call, (result, error) in zip(batch, outcomes, strict=True):
-            if call.future.done():  # the request went away (client disconnected)
-                continue
-            if error is not None:
-                call.future.set_exception(error)
-            else:
-                call.future.set_result(result)
+            _settle(call.future, result, error)
 
     def _run_alone(self, call: _Call[Any]) -> None:
         try:
             result = self._db.run_here(call.fn)
         except Exception as exc:
-            if not call.future.done():
-                call.future.set_exception(exc)
+            _settle(call.future, None, exc)
         else:
-            if not call.future.done():
-                call.future.set_result(result)
+            _settle(call.future, result, None)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # the request went away (client disconnected)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 def _attempt(call: _Call[T], conn: Connection) -> tuple[T | None, ApiError | None]:

@@ -61,61 +61,50 @@ class Prepared:
         values = {**compiled.fixed, **params} if compiled.fixed else params
         return [values[name] for name in compiled.order] if compiled.order else values
 
-    def fetch_one_on(self, dbapi_connection: Any, dialect: Dialect, **params: Any) -> Row | None:
-        """The first row, on a DBAPI connection (its transaction is the caller's)."""
+    @contextmanager
+    def _cursor(self, dbapi_connection: Any, dialect: Dialect) -> Iterator[tuple[Any, _Compiled]]:
+        """A cursor and the compiled statement; driver errors come out as SQLAlchemy's
+        (IntegrityError, OperationalError, ...), so callers handle one family of
+        exceptions whichever way a statement ran."""
         compiled = self._sql(dialect)
         cursor = dbapi_connection.cursor()
         try:
-            with _as_sqlalchemy_errors(compiled, dialect):
-                cursor.execute(compiled.sql, self._bind(compiled, params))
-                row = cursor.fetchone()
+            yield cursor, compiled
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(compiled.sql, None, exc, dialect.loaded_dbapi.Error) from exc
         finally:
             cursor.close()
-        return None if row is None else dict(zip(self._labels, row, strict=True))
 
-    def fetch_all(self, conn: Connection, **params: Any) -> list[Row]:
-        """Every row, in ``conn``'s transaction."""
-        compiled = self._sql(conn.dialect)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            with _as_sqlalchemy_errors(compiled, conn.dialect):
-                cursor.execute(compiled.sql, self._bind(compiled, params))
-                rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        return [dict(zip(self._labels, row, strict=True)) for row in rows]
+    def fetch_one_on(self, dbapi_connection: Any, dialect: Dialect, **params: Any) -> Row | None:
+        """The first row, on a DBAPI connection (its transaction is the caller's)."""
+        with self._cursor(dbapi_connection, dialect) as (cursor, compiled):
+            cursor.execute(compiled.sql, self._bind(compiled, params))
+            row = cursor.fetchone()
+        return None if row is None else dict(zip(self._labels, row, strict=True))
 
     def fetch_one(self, conn: Connection, **params: Any) -> Row | None:
         """The first row, in ``conn``'s transaction."""
-        return self.fetch_one_on(conn.connection.dbapi_connection, conn.dialect, **params)
+        return self.fetch_one_on(_dbapi(conn), conn.dialect, **params)
+
+    def fetch_all(self, conn: Connection, **params: Any) -> list[Row]:
+        """Every row, in ``conn``'s transaction."""
+        with self._cursor(_dbapi(conn), conn.dialect) as (cursor, compiled):
+            cursor.execute(compiled.sql, self._bind(compiled, params))
+            rows = cursor.fetchall()
+        return [dict(zip(self._labels, row, strict=True)) for row in rows]
 
     def execute(self, conn: Connection, **params: Any) -> int:
         """Run in ``conn``'s transaction; the number of rows it changed."""
-        compiled = self._sql(conn.dialect)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            with _as_sqlalchemy_errors(compiled, conn.dialect):
-                cursor.execute(compiled.sql, self._bind(compiled, params))
+        with self._cursor(_dbapi(conn), conn.dialect) as (cursor, compiled):
+            cursor.execute(compiled.sql, self._bind(compiled, params))
             return int(cursor.rowcount)
-        finally:
-            cursor.close()
 
     def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run once per parameter set, in ``conn``'s transaction."""
-        compiled = self._sql(conn.dialect)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            with _as_sqlalchemy_errors(compiled, conn.dialect):
-                cursor.executemany(compiled.sql, [self._bind(compiled, row) for row in rows])
-        finally:
-            cursor.close()
+        with self._cursor(_dbapi(conn), conn.dialect) as (cursor, compiled):
+            cursor.executemany(compiled.sql, [self._bind(compiled, row) for row in rows])
 
 
-@contextmanager
-def _as_sqlalchemy_errors(compiled: _Compiled, dialect: Dialect) -> Iterator[None]:
-    """Driver errors as SQLAlchemy raises them (IntegrityError, OperationalError, ...), so
-    callers handle one family of exceptions whichever way a statement ran."""
-    try:
-        yield
-    except dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(compiled.sql, None, exc, dialect.loaded_dbapi.Error) from exc
+def _dbapi(conn: Connection) -> Any:
+    """The driver connection under ``conn`` (in its transaction)."""
+    return conn.connection.dbapi_connection

@@ -117,13 +117,19 @@ def move(
     return result.rowcount == 1
 
 
-_SUCCEED = Prepared(
-    update(tasks)
-    .where(
+def _in_attempt(state: State) -> tuple[Any, ...]:
+    """Where-clause of a conditional update: the task, still in ``state`` in the
+    caller's attempt (bound as ``task_id`` and ``attempt``)."""
+    return (
         tasks.c.id == bindparam("task_id"),
-        tasks.c.state == State.GENERATING,
+        tasks.c.state == state,
         tasks.c.attempt == bindparam("attempt"),
     )
+
+
+_SUCCEED = Prepared(
+    update(tasks)
+    .where(*_in_attempt(State.GENERATING))
     .values(
         state=State.SUCCESS,
         result_json=bindparam("result_json"),
@@ -149,15 +155,9 @@ def succeed(conn: Connection, task_id: str, attempt: int, result_json: str, cost
     return moved == 1
 
 
-# The oldest queuing tasks of a set of models; built once per set of models.
-_CANDIDATES: dict[tuple[str, ...], Prepared] = {}
 _CLAIM = Prepared(
     update(tasks)
-    .where(
-        tasks.c.id == bindparam("task_id"),
-        tasks.c.state == State.QUEUING,
-        tasks.c.attempt == bindparam("attempt"),
-    )
+    .where(*_in_attempt(State.QUEUING))
     .values(
         state=State.GENERATING,
         attempt=bindparam("next_attempt"),
@@ -170,7 +170,9 @@ _CLAIM = Prepared(
 )
 
 
+# The oldest queuing tasks of a set of models; built once per set of models.
 CANDIDATES_PER_CLAIM = 16
+_CANDIDATES: dict[tuple[str, ...], Prepared] = {}
 
 
 def _candidates(models: tuple[str, ...], postgresql: bool) -> Prepared:
