@@ -118,6 +118,30 @@ def test_killed_worker_fails_only_its_task(server: ServerProcess) -> None:
         assert client.get("/api/v1/chat/credit").json()["data"] == 1_000_000 - 1
 
 
+def test_worker_processes_exit_when_the_server_dies(tmp_path: Path) -> None:
+    # Only the server is killed (not its process group): a worker in the middle of a
+    # 30 s model run must not live on as an orphan.
+    server = ServerProcess(tmp_path / "data")
+    server.start()
+    try:
+        with api(server) as client:
+            task_id = create(client, {"text": "orphan?", "sleep_s": 30})
+            while record(client, task_id)["progress"] == 0:
+                time.sleep(0.05)
+        assert server.process is not None
+        workers = [
+            child
+            for child in psutil.Process(server.process.pid).children()
+            if any("spawn_main" in part for part in child.cmdline())
+        ]
+        assert workers
+        server.process.send_signal(signal.SIGKILL)
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert alive == []
+    finally:
+        server.kill()
+
+
 def test_pending_callback_is_delivered_after_a_restart(server: ServerProcess) -> None:
     port = free_port()  # nobody listens here yet: the first attempts fail
     server.env["GENJOBS_CALLBACK_RETRY_BASE_S"] = "1"

@@ -11,6 +11,7 @@ import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from genjobs.config import Settings
@@ -21,6 +22,12 @@ from genjobs.runtime.model import TaskCancelled, TaskFailed
 log = logging.getLogger("genjobs.model")
 
 
+class CancelSignal(Protocol):
+    """Whether the task was asked to stop; a ``threading.Event`` is one."""
+
+    def is_set(self) -> bool: ...
+
+
 class RunContext:
     def __init__(
         self,
@@ -29,18 +36,28 @@ class RunContext:
         storage: Storage,
         work_dir: Path,
         on_progress: Callable[[int], None] | None = None,
-        cancel_event: threading.Event | None = None,
+        cancel_event: CancelSignal | None = None,
     ) -> None:
         self.task_id = task_id
         self.settings = settings
         self.storage = storage
-        self.work_dir = work_dir
+        self._work_dir = work_dir
+        self._work_dir_made = False
         self.outputs: list[StoredFile] = []
         self.log = log
         self._on_progress = on_progress
-        self._cancel = cancel_event or threading.Event()
+        self._cancel: CancelSignal = cancel_event or threading.Event()
         self._last_progress = -1
-        work_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def work_dir(self) -> Path:
+        """The task's scratch directory, removed when the run ends. Made on first use:
+        most runs never need one, and making and removing it costs more than a short
+        model's whole run."""
+        if not self._work_dir_made:
+            self._work_dir.mkdir(parents=True, exist_ok=True)
+            self._work_dir_made = True
+        return self._work_dir
 
     # --- progress and cancellation ----------------------------------------------
     @property
@@ -100,4 +117,5 @@ class RunContext:
         return self.storage.link(stored.kind, stored.token, stored.name, ttl)
 
     def close(self) -> None:
-        shutil.rmtree(self.work_dir, ignore_errors=True)
+        if self._work_dir_made:
+            shutil.rmtree(self._work_dir, ignore_errors=True)

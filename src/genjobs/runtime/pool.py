@@ -2,7 +2,8 @@
 
 Each process hosts one model (loaded once) and runs one task at a time, so a model's
 ``concurrency`` is the number of its processes. The parent talks to a process over a
-pipe; a reader thread per process turns its messages into an asyncio queue.
+pipe, read by the event loop itself when it is readable (no reader thread: handing each
+message from a thread to the loop cost more than the rest of a short task's round trip).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import threading
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -38,28 +38,28 @@ class WorkerProcess:
         child_conn.close()
         self.messages: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
         self._killed = False
-        loop = asyncio.get_running_loop()
-        threading.Thread(
-            target=self._read, args=(loop,), name="genjobs-pool-reader", daemon=True
-        ).start()
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self._conn.fileno(), self._read)
 
     @property
     def pid(self) -> int | None:
         return self.process.pid
 
-    def _read(self, loop: asyncio.AbstractEventLoop) -> None:
-        while True:
-            try:
-                message = self._conn.recv()
-            except (EOFError, OSError):
-                self.process.join(timeout=5)
-                message = DEAD
-            try:
-                loop.call_soon_threadsafe(self.messages.put_nowait, message)
-            except RuntimeError:  # the event loop is closed: the server has stopped
-                return
-            if message is DEAD:
-                return
+    def _read(self) -> None:
+        # One message per call (the loop calls again while the pipe stays readable). The
+        # child writes a message whole, so once the pipe is readable recv() returns after
+        # at most the time the child takes to write the rest of it.
+        try:
+            self.messages.put_nowait(self._conn.recv())
+        except (EOFError, OSError):
+            self._loop.remove_reader(self._conn.fileno())
+            self._conn.close()
+            self._loop.create_task(self._report_death())
+
+    async def _report_death(self) -> None:
+        # Joined off the loop: the exit code (for the task's failMsg) may take a moment.
+        await asyncio.to_thread(self.process.join, 5)
+        self.messages.put_nowait(DEAD)
 
     def alive(self) -> bool:
         # A killed process can look alive for a moment after SIGKILL; it must never be
