@@ -47,6 +47,16 @@ def database_of(server: ServerProcess) -> Database:
     return Database(url)
 
 
+def worker_processes(server: ServerProcess) -> list[psutil.Process]:
+    """The model worker processes the server has spawned."""
+    assert server.process is not None
+    return [
+        child
+        for child in psutil.Process(server.process.pid).children()
+        if any("spawn_main" in part for part in child.cmdline())
+    ]
+
+
 def test_graceful_restart_finishes_waiting_queued_and_running_tasks(server: ServerProcess) -> None:
     server.start()
     with api(server) as client:
@@ -100,12 +110,7 @@ def test_killed_worker_fails_only_its_task(server: ServerProcess) -> None:
         victim = create(client, {"text": "victim", "sleep_s": 30})
         while record(client, victim)["progress"] == 0:  # the model is running, not loading
             time.sleep(0.05)
-        assert server.process is not None
-        workers = [
-            child
-            for child in psutil.Process(server.process.pid).children()
-            if any("spawn_main" in part for part in child.cmdline())
-        ]
+        workers = worker_processes(server)
         assert workers
         for worker in workers:
             worker.send_signal(signal.SIGKILL)
@@ -128,12 +133,7 @@ def test_worker_processes_exit_when_the_server_dies(tmp_path: Path) -> None:
             task_id = create(client, {"text": "orphan?", "sleep_s": 30})
             while record(client, task_id)["progress"] == 0:
                 time.sleep(0.05)
-        assert server.process is not None
-        workers = [
-            child
-            for child in psutil.Process(server.process.pid).children()
-            if any("spawn_main" in part for part in child.cmdline())
-        ]
+        workers = worker_processes(server)
         assert workers
         server.process.send_signal(signal.SIGKILL)
         _, alive = psutil.wait_procs(workers, timeout=10)
