@@ -7,8 +7,9 @@ from typing import Protocol
 
 
 class Dispatcher(Protocol):
-    async def submit(self, task_id: str) -> None:
-        """Hand a stored (``waiting``) task to the workers (``queuing``)."""
+    async def submit(self, task_id: str, model: str) -> None:
+        """Hand a stored (``waiting``) task of ``model`` to the workers (``queuing``)."""
 
-    async def wait_for_work(self, timeout_s: float) -> None:
-        """Return when work may be available, or after ``timeout_s``."""
+    async def wait_for_work(self, timeout_s: float) -> set[str] | None:
+        """Return when work may be available, or after ``timeout_s``: the models work
+        arrived for, or None when it may have arrived for any model."""

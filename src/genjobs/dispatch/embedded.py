@@ -27,12 +27,12 @@ class EmbeddedDispatcher:
     def __init__(self, db: Database, events: TaskEvents) -> None:
         self._db = db
         self._events = events
-        self._pending: list[str] = []
+        self._pending: list[tuple[str, str]] = []  # (task id, model)
         self._flushing: asyncio.Task[None] | None = None
         self._full = asyncio.Event()
 
-    async def submit(self, task_id: str) -> None:
-        self._pending.append(task_id)
+    async def submit(self, task_id: str, model: str) -> None:
+        self._pending.append((task_id, model))
         if self._flushing is None:
             self._full.clear()
             self._flushing = asyncio.create_task(self._flush())
@@ -44,15 +44,20 @@ class EmbeddedDispatcher:
             async with asyncio.timeout(FLUSH_WINDOW_S):
                 await self._full.wait()
         batch, self._pending, self._flushing = self._pending, [], None
-        await self._db.run(partial(tasks.enqueue_many, ids=batch))
-        for task_id in batch:
+        await self._db.run(partial(tasks.enqueue_many, ids=[task_id for task_id, _ in batch]))
+        for task_id, _ in batch:
             self._events.changed(task_id)
-        self._events.work_available.set()
+        self._events.work_arrived({model for _, model in batch})
 
-    async def wait_for_work(self, timeout_s: float) -> None:
+    async def wait_for_work(self, timeout_s: float) -> set[str] | None:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
         # that coincides with the event, which left the runner unstoppable at shutdown.
-        with contextlib.suppress(TimeoutError):
+        try:
             async with asyncio.timeout(timeout_s):
                 await self._events.work_available.wait()
-        self._events.work_available.clear()
+        except TimeoutError:
+            # Other processes (API nodes, `genjobs worker`s) queue work without telling
+            # this one: after a quiet while, any model may have some.
+            self._events.take_work()
+            return None
+        return self._events.take_work()

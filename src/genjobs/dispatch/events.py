@@ -1,19 +1,36 @@
 """In-process notifications: "task X changed" (for SSE streams and cancel requests) and
-"there is work" (for the runner). Changes made by other processes are picked up by the
-listeners' periodic re-reads, so these are only ever wake-ups, never data."""
+"there is work for these models" (for the runner). Changes made by other processes are
+picked up by the listeners' periodic re-reads, so these are only ever wake-ups, never
+data."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Iterable
 
 
 class TaskEvents:
     def __init__(self) -> None:
         self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
         self.work_available = asyncio.Event()
+        self._work_for: set[str] | None = set()  # None: any model
         self.cancel_requested: asyncio.Queue[str] = asyncio.Queue()
         self.outbox = asyncio.Event()
+
+    def work_arrived(self, models: Iterable[str] | None = None) -> None:
+        """Tasks of ``models`` (None: of any model) were queued."""
+        if models is None:
+            self._work_for = None
+        elif self._work_for is not None:
+            self._work_for.update(models)
+        self.work_available.set()
+
+    def take_work(self) -> set[str] | None:
+        """The models work arrived for since the last call (None: any model)."""
+        models, self._work_for = self._work_for, set()
+        self.work_available.clear()
+        return models
 
     def outbox_written(self) -> None:
         self.outbox.set()

@@ -4,6 +4,11 @@ It holds a lease on every task it runs and renews it; if this process dies, the 
 lapses and the sweeper (of this or any other server) retries or fails the task. All
 writes are conditional on the task's attempt, so a stale runner cannot overwrite a newer
 outcome.
+
+Each claimed pool slot runs tasks of its model back to back: the transaction that
+records a task's outcome also claims the next queued task of the same model, so a busy
+queue costs one write per task, not two. The claim loop fills idle slots, and asks only
+for models that may have queued work (told by the dispatcher's wake-ups).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -88,8 +93,12 @@ class Runner:
         }
         self._running: dict[str, RunningTask] = {}
         self._runs: set[asyncio.Task[None]] = set()
-        self._queue_may_hold_work = True
-        self._finishes = GroupCommit(db)
+        # Models whose queue may hold tasks: all at start; a claim that comes back short
+        # drops a model, work arriving for it adds it back.
+        self._maybe_queued: set[str] = set(self.pools)
+        # Claims and outcomes are group-committed (like creates): on SQLite, those made in
+        # the same turn of the loop share one commit.
+        self._writes = GroupCommit(db)
 
     # --- the loops ------------------------------------------------------------------
     async def run(self) -> None:
@@ -100,37 +109,48 @@ class Runner:
             group.create_task(self._cancel_loop())
 
     async def _claim_loop(self) -> None:
-        lease_ms = int(self._settings.lease_s * 1000)
         while True:
-            free = {name: pool.free for name, pool in self.pools.items() if pool.free > 0}
-            rows: list[Mapping[Any, Any]] = []
-            if free:
-                try:
-                    rows = await self._db.run(
-                        partial(
-                            tasks.claim,
-                            free_slots=free,
-                            worker_id=self.worker_id,
-                            lease_ms=lease_ms,
-                        )
-                    )
-                except Exception:  # e.g. the database is unreachable: retry, never give up
-                    log.exception("claiming tasks failed; retrying in %g s", CLAIM_RETRY_S)
-                    await asyncio.sleep(CLAIM_RETRY_S)
-                    continue
-            # Nothing found for any model (every pool had a free slot): the queue is
-            # drained, so a slot freed later need not look again; new work comes with a
-            # hand-off's wake-up (or, from other processes, within the 1 s poll below).
-            self._queue_may_hold_work = bool(rows) or len(free) < len(self.pools)
-            if not rows:
-                await self._dispatcher.wait_for_work(1.0)
+            self._note_arrivals(self._events.take_work())
+            wanted = {
+                name: pool.free
+                for name, pool in self.pools.items()
+                if pool.free > 0 and name in self._maybe_queued
+            }
+            if not wanted:
+                self._note_arrivals(await self._dispatcher.wait_for_work(1.0))
                 continue
+            try:
+                rows = await self._writes.run(partial(self._claim, free_slots=wanted))
+            except Exception:  # e.g. the database is unreachable: retry, never give up
+                log.exception("claiming tasks failed; retrying in %g s", CLAIM_RETRY_S)
+                await asyncio.sleep(CLAIM_RETRY_S)
+                continue
+            for model, free in wanted.items():
+                if sum(row["model"] == model for row in rows) < free:
+                    self._maybe_queued.discard(model)  # its queue is drained
             for row in rows:
                 self.pools[row["model"]].reserve()
-                self._events.changed(row["id"])
-                run = asyncio.create_task(self._execute(row))
-                self._runs.add(run)
-                run.add_done_callback(self._runs.discard)
+                running = self._start(row)
+                slot = asyncio.create_task(self._run_slot(running))
+                self._runs.add(slot)
+                slot.add_done_callback(self._runs.discard)
+
+    def _note_arrivals(self, models: set[str] | None) -> None:
+        self._maybe_queued |= set(self.pools) if models is None else models & set(self.pools)
+
+    def _claim(self, conn: Connection, free_slots: Mapping[str, int]) -> list[Mapping[Any, Any]]:
+        return tasks.claim(
+            conn,
+            free_slots=free_slots,
+            worker_id=self.worker_id,
+            lease_ms=int(self._settings.lease_s * 1000),
+        )
+
+    def _start(self, row: Mapping[Any, Any]) -> RunningTask:
+        """Track a just-claimed task (before any await, so shutdown sees every claim)."""
+        running = self._running[row["id"]] = RunningTask(row)
+        self._events.changed(row["id"])
+        return running
 
     async def _lease_loop(self) -> None:
         while True:
@@ -171,15 +191,15 @@ class Runner:
         stale = await self._db.run(
             partial(tasks.ids_in_state, state=State.WAITING, older_than=now_ms() - STALE_WAITING_MS)
         )
-        for task_id, _model in stale:
-            await self._dispatcher.submit(task_id)
+        for task_id, model in stale:
+            await self._dispatcher.submit(task_id, model)
         expired = await self._db.run(partial(tasks.expired_leases, now=now_ms()))
         for row in expired:
             if row["id"] in self._running:
                 continue  # ours and alive; the lease loop is merely late
             await self._db.run(partial(self._recover_lost, row=row))
             self._events.changed(row["id"])
-            self._events.work_available.set()
+            self._events.work_arrived({row["model"]})
 
     def _recover_lost(self, conn: Connection, row: Mapping[Any, Any]) -> None:
         if row["attempt"] < self._settings.max_attempts and not row["cancel_requested"]:
@@ -228,35 +248,54 @@ class Runner:
         if running is not None and running.worker is not None:
             running.worker.kill()
 
-    # --- one task -------------------------------------------------------------------
-    async def _execute(self, row: Mapping[Any, Any]) -> None:
+    # --- one slot, one task after another ---------------------------------------
+    async def _run_slot(self, running: RunningTask) -> None:
+        """Run the claimed task, then the next ones its outcomes claim, in one slot of the
+        model's pool, keeping the worker process while it lives."""
+        pool = self.pools[running.row["model"]]
+        worker: WorkerProcess | None = None
+        next_task: RunningTask | None = running
+        try:
+            while next_task is not None:
+                worker, next_task = await self._run_one(next_task, pool, worker)
+        finally:
+            pool.release(worker)
+            self._events.work_available.set()  # a free slot: the claim loop looks again
+
+    async def _run_one(
+        self, running: RunningTask, pool: ModelPool, worker: WorkerProcess | None
+    ) -> tuple[WorkerProcess | None, RunningTask | None]:
+        """Run one task; returns the worker (to keep) and the next task claimed, if any."""
+        row = running.row
         task_id = row["id"]
         model = self._registry.get(row["model"])
-        pool = self.pools[row["model"]]
-        running = RunningTask(row)
-        self._running[task_id] = running
         started = time.monotonic()
-        worker: WorkerProcess | None = None
+        next_row: Mapping[Any, Any] | None = None
         try:
-            try:
-                worker = await pool.acquire(SETUP_TIMEOUT_S)
-            except RuntimeError as exc:
-                outcome = Outcome(State.FAIL, FailCode.MODEL_UNAVAILABLE, str(exc))
-            else:
+            if worker is None or not worker.alive():
+                worker = None
+                try:
+                    worker = await pool.acquire(SETUP_TIMEOUT_S)
+                except RuntimeError as exc:
+                    outcome = Outcome(State.FAIL, FailCode.MODEL_UNAVAILABLE, str(exc))
+            if worker is not None:
                 running.worker = worker
                 timeout = self._settings.model_timeout_s or (model.timeout_s if model else 600)
                 outcome = await self._supervise(running, worker, started + timeout, timeout)
             if not running.lost:
                 running.finishing = True
-                await self._finish(row, outcome, int((time.monotonic() - started) * 1000))
+                next_row = await self._finish(
+                    row,
+                    outcome,
+                    int((time.monotonic() - started) * 1000),
+                    claim_next=row["model"] in self._maybe_queued,
+                )
         except Exception:
             log.exception("runner failed on task %s", task_id)
         finally:
-            pool.release(worker)
             del self._running[task_id]
             self._events.changed(task_id)
-            if self._queue_may_hold_work:  # a freed slot matters only to waiting tasks
-                self._events.work_available.set()
+        return worker, (self._start(next_row) if next_row is not None else None)
 
     async def _supervise(
         self, running: RunningTask, worker: WorkerProcess, deadline: float, timeout: float
@@ -313,41 +352,50 @@ class Runner:
                     f"the worker process running the model died (exit code {exit_code})",
                 )
 
-    async def _finish(self, row: Mapping[Any, Any], outcome: Outcome, cost_ms: int) -> None:
-        # Finishes are group-committed (like creates): on SQLite, tasks that end in the
-        # same turn of the loop share one commit. Neither function raises an ApiError, so
-        # any failure rolls the batch back and each finish is retried on its own.
+    async def _finish(
+        self, row: Mapping[Any, Any], outcome: Outcome, cost_ms: int, *, claim_next: bool
+    ) -> Mapping[Any, Any] | None:
+        """Record the outcome and, with ``claim_next``, claim the model's next queued task
+        in the same transaction; returns that task, if any. Neither write raises an
+        ApiError, so a failed group commit rolls back and retries each call on its own."""
+        record: Callable[[Connection], bool]
         if outcome.state == State.SUCCESS:
-            done = await self._finishes.run(
-                partial(
-                    lifecycle.finish_success,
-                    task=row,
-                    result_json=outcome.result_json,
-                    cost_time=cost_ms,
-                    outputs=outcome.outputs,
-                    policy=self._policy,
-                )
+            record = partial(
+                lifecycle.finish_success,
+                task=row,
+                result_json=outcome.result_json,
+                cost_time=cost_ms,
+                outputs=outcome.outputs,
+                policy=self._policy,
             )
         else:
             for stored in outcome.outputs:  # a canceled run keeps no files
                 self._storage.delete(stored.kind, stored.token)
-            done = await self._finishes.run(
-                partial(
-                    lifecycle.finish_failure,
-                    task_id=row["id"],
-                    code=outcome.fail_code,
-                    message=outcome.fail_msg,
-                    policy=self._policy,
-                    from_states=[State.GENERATING],
-                    attempt=row["attempt"],
-                    cost_time=cost_ms,
-                )
+            record = partial(
+                lifecycle.finish_failure,
+                task_id=row["id"],
+                code=outcome.fail_code,
+                message=outcome.fail_msg,
+                policy=self._policy,
+                from_states=[State.GENERATING],
+                attempt=row["attempt"],
+                cost_time=cost_ms,
             )
+        model = row["model"]
+
+        def record_and_claim(conn: Connection) -> tuple[bool, list[Mapping[Any, Any]]]:
+            done = record(conn)
+            return done, (self._claim(conn, {model: 1}) if claim_next else [])
+
+        done, claimed = await self._writes.run(record_and_claim)
+        if claim_next and not claimed:
+            self._maybe_queued.discard(model)
         if done:
-            metrics.tasks_finished.labels(row["model"], outcome.state, outcome.fail_code).inc()
-            metrics.generation_seconds.labels(row["model"]).observe(cost_ms / 1000)
+            metrics.tasks_finished.labels(model, outcome.state, outcome.fail_code).inc()
+            metrics.generation_seconds.labels(model).observe(cost_ms / 1000)
             if row["callback_url"]:  # a final callback was queued: wake the deliverer
                 self._events.outbox_written()
+        return claimed[0] if claimed else None
 
     # --- shutdown ---------------------------------------------------------------------
     async def shutdown(self) -> None:

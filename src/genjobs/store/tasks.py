@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Integer,
     RowMapping,
     and_,
     bindparam,
@@ -155,40 +156,32 @@ def succeed(conn: Connection, task_id: str, attempt: int, result_json: str, cost
     return moved == 1
 
 
-_CLAIM = Prepared(
-    update(tasks)
-    .where(*_in_attempt(State.QUEUING))
-    .values(
-        state=State.GENERATING,
-        attempt=bindparam("next_attempt"),
-        worker_id=bindparam("worker_id"),
-        lease_until=bindparam("lease_until"),
-        progress=0,
-        update_time=bindparam("now"),
+def _claim_statement(postgresql: bool) -> Prepared:
+    """Claim the ``limit`` oldest queuing tasks of ``model`` in one statement."""
+    oldest = (
+        select(tasks.c.id)
+        .where(tasks.c.state == State.QUEUING, tasks.c.model == bindparam("model"))
+        .order_by(tasks.c.create_time)
+        .limit(bindparam("limit", type_=Integer))
     )
-    .returning(*tasks.c)
-)
-
-
-# The oldest queuing tasks of a set of models; built once per set of models.
-CANDIDATES_PER_CLAIM = 16
-_CANDIDATES: dict[tuple[str, ...], Prepared] = {}
-
-
-def _candidates(models: tuple[str, ...], postgresql: bool) -> Prepared:
-    key = (*models, "for update" if postgresql else "")
-    cached = _CANDIDATES.get(key)
-    if cached is None:
-        query = (
-            select(tasks.c.id, tasks.c.model, tasks.c.attempt)
-            .where(tasks.c.state == State.QUEUING, tasks.c.model.in_(models))
-            .order_by(tasks.c.create_time)
-            .limit(CANDIDATES_PER_CLAIM)
+    if postgresql:  # several runners: each skips the rows another is claiming
+        oldest = oldest.with_for_update(skip_locked=True)
+    return Prepared(
+        update(tasks)
+        .where(tasks.c.id.in_(oldest))
+        .values(
+            state=State.GENERATING,
+            attempt=tasks.c.attempt + 1,
+            worker_id=bindparam("worker_id"),
+            lease_until=bindparam("lease_until"),
+            progress=0,
+            update_time=bindparam("now"),
         )
-        if postgresql:  # several runners: each skips the rows another is claiming
-            query = query.with_for_update(skip_locked=True)
-        cached = _CANDIDATES[key] = Prepared(query)
-    return cached
+        .returning(*tasks.c)
+    )
+
+
+_CLAIM = {postgresql: _claim_statement(postgresql) for postgresql in (False, True)}
 
 
 def claim(
@@ -196,28 +189,20 @@ def claim(
 ) -> list[Mapping[Any, Any]]:
     """Take the oldest queuing tasks this worker has room for (``free_slots`` per model),
     each with a lease, in one transaction; oldest first."""
-    slots = {model: free for model, free in free_slots.items() if free > 0}
-    if not slots:
-        return []
-    candidates = _candidates(tuple(sorted(slots)), conn.dialect.name == "postgresql")
+    statement = _CLAIM[conn.dialect.name == "postgresql"]
+    now = now_ms()
     claimed: list[Mapping[Any, Any]] = []
-    for candidate in candidates.fetch_all(conn):
-        if not slots.get(candidate["model"]):
-            continue
-        now = now_ms()
-        row = _CLAIM.fetch_one(
-            conn,
-            task_id=candidate["id"],
-            attempt=candidate["attempt"],
-            next_attempt=candidate["attempt"] + 1,
-            worker_id=worker_id,
-            lease_until=now + lease_ms,
-            now=now,
-        )
-        if row is not None:  # else another runner took it first
-            claimed.append(row)
-            slots[candidate["model"]] -= 1
-    return claimed
+    for model, free in free_slots.items():
+        if free > 0:
+            claimed += statement.fetch_all(
+                conn,
+                model=model,
+                limit=free,
+                worker_id=worker_id,
+                lease_until=now + lease_ms,
+                now=now,
+            )
+    return sorted(claimed, key=lambda row: row["create_time"])
 
 
 def _update_running(

@@ -136,7 +136,7 @@ async def create_task(request: Request) -> JSONResponse:
         task_id, created = await svc.db.run(partial(_create_once, new=new))
     if created:
         metrics.tasks_created.labels(model.name).inc()
-        await svc.dispatcher.submit(task_id)
+        await svc.dispatcher.submit(task_id, model.name)
     return ok({"taskId": task_id})
 
 
