@@ -82,8 +82,13 @@ class Database:
         self._sqlite_reader: sqlite3.Connection | None = None
         self._loop_connection: Connection | None = None
         self._loop_thread: int | None = None
+        # Held around the event loop's transactions, and by the checkpointer while it
+        # starts the WAL over: the loop then waits for it precisely (see store.checkpoint).
+        self._write_gate = threading.Lock()
         self._checkpointer = (
-            WalCheckpointer(self.engine.url.database or "") if self.is_sqlite else None
+            WalCheckpointer(self.engine.url.database or "", self._write_gate)
+            if self.is_sqlite
+            else None
         )
 
     def _reader(self) -> sqlite3.Connection:
@@ -124,7 +129,7 @@ class Database:
             if connection is not None:
                 connection.close()
             connection = self._loop_connection = self.engine.connect()
-        with connection.begin():
+        with self._write_gate, connection.begin():
             return fn(connection)
 
     async def read_one(self, query: Prepared, **params: Any) -> dict[str, Any] | None:
