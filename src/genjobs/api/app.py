@@ -55,10 +55,14 @@ def build_services(settings: Settings, db: Database) -> Services:
         retention_ms=int(settings.retention_days * 86_400_000),
     )
     dispatcher = EmbeddedDispatcher(db, events)
+    # One group commit for every writer of this process: a task's outcome that arrives in
+    # the same turn of the loop as a createTask shares its commit.
+    writes = GroupCommit(db)
     runner = None
     if settings.workers:
         runner = Runner(
             db=db,
+            writes=writes,
             registry=registry,
             settings=settings,
             events=events,
@@ -76,7 +80,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         auth=Authenticator(db),
         rate_limiter=RateLimiter(settings.rate_limit, settings.rate_window_s),
         policy=policy,
-        creates=GroupCommit(db),
+        writes=writes,
         runner=runner,
     )
 

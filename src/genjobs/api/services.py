@@ -30,7 +30,7 @@ class Services:
     auth: Authenticator
     rate_limiter: RateLimiter
     policy: OutboxPolicy
-    creates: GroupCommit  # createTask's transactions, grouped under load
+    writes: GroupCommit  # small write transactions (creates, claims, outcomes), grouped
     runner: Runner | None = None
 
 

@@ -73,6 +73,7 @@ class Runner:
         self,
         *,
         db: Database,
+        writes: GroupCommit,
         registry: ModelRegistry,
         settings: Settings,
         events: TaskEvents,
@@ -98,7 +99,7 @@ class Runner:
         self._maybe_queued: set[str] = set(self.pools)
         # Claims and outcomes are group-committed (like creates): on SQLite, those made in
         # the same turn of the loop share one commit.
-        self._writes = GroupCommit(db)
+        self._writes = writes
 
     # --- the loops ------------------------------------------------------------------
     async def run(self) -> None:

@@ -131,7 +131,7 @@ async def create_task(request: Request) -> JSONResponse:
         request_hash=hashlib.sha256(param.encode()).hexdigest() if idempotency_key else None,
     )
     try:
-        task_id, created = await svc.creates.run(partial(_create_once, new=new))
+        task_id, created = await svc.writes.run(partial(_create_once, new=new))
     except IntegrityError:  # a concurrent request with the same Idempotency-Key won
         task_id, created = await svc.db.run(partial(_create_once, new=new))
     if created:
