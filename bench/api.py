@@ -177,6 +177,8 @@ def main() -> None:
                         wrk(url, connections, args.seconds, script)
                     )
                     if ceiling_name is not None:
+                        # Not while the embedded workers still run the tasks just created.
+                        wait_idle(server.base_url)
                         cells.setdefault((ceiling_name, connections), []).append(
                             wrk(bare_url, connections, args.seconds, script)
                         )
