@@ -76,3 +76,30 @@ def test_a_failure_after_writing_rolls_back_only_its_own_write(db: Database) -> 
     assert isinstance(broken, RuntimeError) and isinstance(refused, ApiError)
     counts = db.run_sync(lambda c: (named(c, "kept"), named(c, "broken"), named(c, "also kept")))
     assert counts == (1, 0, 1)  # written once each (not twice by the retry), "broken" not at all
+
+
+def test_a_rider_is_written_by_the_next_batch_and_survives_a_broken_one(db: Database) -> None:
+    def rider(name: str) -> Callable[[Connection], None]:
+        def write(conn: Connection) -> None:
+            keys.create_key(conn, name=name, credits=1.0)
+
+        return write
+
+    async def scenario() -> tuple[int, tuple[object, ...]]:
+        group = GroupCommit(db)
+        assert group.ride(rider("rider"))
+        before_any_batch = db.run_sync(lambda c: named(c, "rider"))
+        await group.run(add_key("carrier"))
+        group.ride(rider("rider of a broken batch"))
+        outcomes = await asyncio.gather(
+            group.run(add_key("broken", then_fail=True)), return_exceptions=True
+        )
+        return before_any_batch, outcomes
+
+    before_any_batch, (broken,) = asyncio.run(scenario())
+    assert before_any_batch == 0  # a rider waits for a batch; it starts none
+    assert isinstance(broken, RuntimeError)
+    counts = db.run_sync(
+        lambda c: (named(c, "rider"), named(c, "carrier"), named(c, "rider of a broken batch"))
+    )
+    assert counts == (1, 1, 1)

@@ -54,10 +54,10 @@ def build_services(settings: Settings, db: Database) -> Services:
         max_attempts=settings.callback_max_attempts,
         retention_ms=int(settings.retention_days * 86_400_000),
     )
-    dispatcher = EmbeddedDispatcher(db, events)
     # One group commit for every writer of this process: a task's outcome that arrives in
-    # the same turn of the loop as a createTask shares its commit.
+    # the same turn of the loop as a createTask shares its commit, and hand-offs ride along.
     writes = GroupCommit(db)
+    dispatcher = EmbeddedDispatcher(db, writes, events)
     runner = None
     if settings.workers:
         runner = Runner(

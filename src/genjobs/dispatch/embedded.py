@@ -4,50 +4,82 @@ is an asyncio event shared with the embedded runner in the same process."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
+from collections.abc import Coroutine
 from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection
 
 from genjobs.dispatch.events import TaskEvents
 from genjobs.store import tasks
 from genjobs.store.database import Database
+from genjobs.store.group_commit import GroupCommit
 
-# Hand-offs wait this long for company: one ``queuing`` write for all tasks created in
-# the window. Under a steady stream of creates this saves a transaction (~100 us) per task
-# at the price of up to 2 ms before a task reaches the queue.
+# A hand-off rides in the transaction of the next write of this process (a createTask, a
+# task's outcome), so under steady traffic it costs no commit of its own; when no write
+# comes within this window it commits alone.
 FLUSH_WINDOW_S = 0.002
-MAX_BATCH = 500
+log = logging.getLogger(__name__)
 
 
 class EmbeddedDispatcher:
-    """Hand-offs are batched: tasks submitted within FLUSH_WINDOW_S of each other move to
-    ``queuing`` in one transaction. A task whose batch is lost to a crash stays
-    ``waiting`` and the runner's sweeper requeues it.
+    """Hand-offs are batched: the tasks submitted until the next write (or for at most
+    FLUSH_WINDOW_S) move to ``queuing`` in one update. A task whose hand-off is lost to a
+    crash stays ``waiting`` and the runner's sweeper requeues it.
     """
 
-    def __init__(self, db: Database, events: TaskEvents) -> None:
+    def __init__(self, db: Database, writes: GroupCommit, events: TaskEvents) -> None:
         self._db = db
+        self._writes = writes
         self._events = events
         self._pending: list[tuple[str, str]] = []  # (task id, model)
-        self._flushing: asyncio.Task[None] | None = None
-        self._full = asyncio.Event()
 
     async def submit(self, task_id: str, model: str) -> None:
         self._pending.append((task_id, model))
-        if self._flushing is None:
-            self._full.clear()
-            self._flushing = asyncio.create_task(self._flush())
-        elif len(self._pending) >= MAX_BATCH:
-            self._full.set()
+        if len(self._pending) == 1:
+            rides = self._writes.ride(self._hand_off)
+            # Without group commits (PostgreSQL) the window's batch commits on its own.
+            asyncio.get_running_loop().call_later(
+                FLUSH_WINDOW_S, self._commit_if_waiting if rides else self._commit_alone
+            )
 
-    async def _flush(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(FLUSH_WINDOW_S):
-                await self._full.wait()
-        batch, self._pending, self._flushing = self._pending, [], None
-        await self._db.run(partial(tasks.enqueue_many, ids=[task_id for task_id, _ in batch]))
+    def _commit_if_waiting(self) -> None:
+        if self._pending:  # no write came along to carry the hand-off
+            self._in_background(self._writes.run(self._hand_off))
+
+    def _hand_off(self, conn: Connection) -> None:
+        """The rider: on the event loop's thread, in a group commit's transaction."""
+        batch = self._take()
+        if batch:  # else already carried by an earlier write
+            tasks.enqueue_many(conn, [task_id for task_id, _ in batch])
+            # Waking before the commit is safe: the commit happens in this same callback,
+            # before anyone woken can run.
+            self._notify(batch)
+
+    def _commit_alone(self) -> None:
+        batch = self._take()
+
+        async def enqueue() -> None:
+            await self._db.run(partial(tasks.enqueue_many, ids=[task_id for task_id, _ in batch]))
+            self._notify(batch)
+
+        self._in_background(enqueue())
+
+    def _take(self) -> list[tuple[str, str]]:
+        batch, self._pending = self._pending, []
+        return batch
+
+    def _notify(self, batch: list[tuple[str, str]]) -> None:
         for task_id, _ in batch:
             self._events.changed(task_id)
         self._events.work_arrived({model for _, model in batch})
+
+    @staticmethod
+    def _in_background(work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        _background.add(task)  # a reference, so the task is not collected mid-way
+        task.add_done_callback(_finished)
 
     async def wait_for_work(self, timeout_s: float) -> set[str] | None:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
@@ -61,3 +93,12 @@ class EmbeddedDispatcher:
             self._events.take_work()
             return None
         return self._events.take_work()
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _finished(task: asyncio.Task[None]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("handing tasks to the queue failed", exc_info=task.exception())

@@ -11,6 +11,10 @@ The contract for a batched function: it may raise only before it writes anything
 Any other failure rolls the batch back and every function in it runs again in a
 transaction of its own, so one bad request cannot take the others down with it.
 
+A rider (``ride``) is a write with no caller waiting on it (the dispatcher's hand-off of
+new tasks to the queue): it runs in the next batch's transaction, whoever starts it, and
+so costs no commit of its own.
+
 On PostgreSQL each call is its own transaction (``Database.run``): the server already
 commits concurrent transactions in parallel and groups their WAL flushes.
 """
@@ -18,6 +22,7 @@ commits concurrent transactions in parallel and groups their WAL flushes.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +32,7 @@ from genjobs.core.errors import ApiError
 from genjobs.store.database import Database
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class _Call(Generic[T]):
@@ -41,6 +47,16 @@ class GroupCommit:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._pending: list[_Call[Any]] = []
+        self._riders: list[Callable[[Connection], None]] = []
+
+    def ride(self, fn: Callable[[Connection], None]) -> bool:
+        """Run ``fn`` first in the next batch's transaction; False where there are no
+        batches (PostgreSQL). ``fn`` must be safe to run again or to be lost with a
+        rolled-back batch: nobody learns how it went."""
+        if not self._db.is_sqlite:
+            return False
+        self._riders.append(fn)
+        return True
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
         if not self._db.is_sqlite:
@@ -57,9 +73,21 @@ class GroupCommit:
 
     def _commit(self) -> None:
         batch, self._pending = self._pending, []
+        riders, self._riders = self._riders, []
+
+        def write(conn: Connection) -> list[tuple[Any, ApiError | None]]:
+            for rider in riders:
+                rider(conn)
+            return [_attempt(call, conn) for call in batch]
+
         try:
-            outcomes = self._db.run_here(lambda conn: [_attempt(call, conn) for call in batch])
+            outcomes = self._db.run_here(write)
         except Exception:  # the batch is rolled back: each call on its own
+            for rider in riders:
+                try:
+                    self._db.run_here(rider)
+                except Exception:
+                    log.exception("a write riding a group commit failed")
             for call in batch:
                 self._run_alone(call)
             return
