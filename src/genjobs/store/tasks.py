@@ -118,19 +118,13 @@ def move(
     return result.rowcount == 1
 
 
-def _in_attempt(state: State) -> tuple[Any, ...]:
-    """Where-clause of a conditional update: the task, still in ``state`` in the
-    caller's attempt (bound as ``task_id`` and ``attempt``)."""
-    return (
-        tasks.c.id == bindparam("task_id"),
-        tasks.c.state == state,
-        tasks.c.attempt == bindparam("attempt"),
-    )
-
-
 _SUCCEED = Prepared(
     update(tasks)
-    .where(*_in_attempt(State.GENERATING))
+    .where(
+        tasks.c.id == bindparam("task_id"),
+        tasks.c.state == State.GENERATING,
+        tasks.c.attempt == bindparam("attempt"),
+    )
     .values(
         state=State.SUCCESS,
         result_json=bindparam("result_json"),
