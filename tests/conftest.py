@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from genjobs.api.app import create_app
 from genjobs.config import Settings, use_settings
+from genjobs.store.database import Database
 from tests.serverproc import ServerProcess
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -38,6 +39,15 @@ def reset_postgres(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A migrated SQLite database of the test's own."""
+    database = Database(f"sqlite:///{tmp_path / 'genjobs.db'}")
+    database.migrate()
+    yield database
+    database.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -5,10 +5,8 @@ after writing) cannot lose or leak the others' writes."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from sqlalchemy import Connection, func, select
 
 from genjobs.core.errors import ApiError, Code
@@ -34,14 +32,6 @@ def add_key(name: str, then_fail: bool = False) -> Callable[[Connection], str]:
 
 def refuse(conn: Connection) -> str:
     raise ApiError(Code.VALIDATION, "refused before writing")
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'group.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def test_a_refusal_in_the_batch_is_only_its_own_answer(db: Database) -> None:

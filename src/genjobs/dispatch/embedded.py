@@ -29,23 +29,36 @@ class EmbeddedDispatcher:
     crash stays ``waiting`` and the runner's sweeper requeues it.
     """
 
-    def __init__(self, db: Database, writes: GroupCommit, events: TaskEvents) -> None:
+    def __init__(
+        self,
+        db: Database,
+        writes: GroupCommit,
+        events: TaskEvents,
+        flush_window_s: float = FLUSH_WINDOW_S,
+    ) -> None:
         self._db = db
+        self._flush_window_s = flush_window_s
         self._writes = writes
         self._events = events
         self._pending: list[tuple[str, str]] = []  # (task id, model)
+        # Counts the batches taken, so a window's timer knows whether its batch is gone.
+        self._batches_taken = 0
 
     async def submit(self, task_id: str, model: str) -> None:
         self._pending.append((task_id, model))
         if len(self._pending) == 1:
             rides = self._writes.ride(self._hand_off)
             # Without group commits (PostgreSQL) the window's batch commits on its own.
-            asyncio.get_running_loop().call_later(
-                FLUSH_WINDOW_S, self._commit_if_waiting if rides else self._commit_alone
-            )
+            loop = asyncio.get_running_loop()
+            if rides:
+                loop.call_later(self._flush_window_s, self._commit_if_waiting, self._batches_taken)
+            else:
+                loop.call_later(self._flush_window_s, self._commit_alone)
 
-    def _commit_if_waiting(self) -> None:
-        if self._pending:  # no write came along to carry the hand-off
+    def _commit_if_waiting(self, batches_taken: int) -> None:
+        # Only when no write came along to carry this window's batch: under steady
+        # traffic a later batch is pending by now, and it has a timer of its own.
+        if self._batches_taken == batches_taken and self._pending:
             self._in_background(self._writes.run(self._hand_off))
 
     def _hand_off(self, conn: Connection) -> None:
@@ -68,6 +81,8 @@ class EmbeddedDispatcher:
 
     def _take(self) -> list[tuple[str, str]]:
         batch, self._pending = self._pending, []
+        if batch:
+            self._batches_taken += 1
         return batch
 
     def _notify(self, batch: list[tuple[str, str]]) -> None:
