@@ -1,11 +1,13 @@
 """Throughput and latency of the Jobs API on this machine, against the ceiling of the stack.
 
-Starts a real `genjobs serve` (SQLite, embedded workers: tasks created here really run) and
-a bare FastAPI/uvicorn endpoint, drives both with wrk (a C load generator, so the client is
-not the bottleneck) at 1, 8 and 64 connections, and measures echo create-to-success
-latency with a real client following the SSE stream.
+Starts a real `genjobs serve` (SQLite, embedded workers: tasks created here really run),
+the same server as an API node (GENJOBS_WORKERS=false) and a bare FastAPI/uvicorn
+endpoint, drives them with wrk (a C load generator, so the client is not the bottleneck)
+at 1, 8 and 64 connections, counts the CPU each server process (and its worker
+processes) spent per request, and measures echo create-to-success latency with a real
+client following the SSE stream.
 
-    .venv/bin/python bench/api.py [--seconds 4]
+    .venv/bin/python bench/api.py [--rounds 5] [--seconds 3]
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -29,6 +33,39 @@ from tests.serverproc import ServerProcess, free_port
 
 CONNECTIONS = (1, 8, 64)
 KEY = "gj_bench_admin_key"
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by a process and by its children (the
+    worker processes of a genjobs server), from /proc."""
+
+    def used(process: int) -> float:
+        # Fields after "pid (name)": state is the first, utime the 12th, stime the 13th.
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return used(pid), sum(used(int(child)) for child in children)
+
+
+def measure(
+    url: str, connections: int, seconds: float, script: Path, pid: int, settle: Callable[[], None]
+) -> tuple[float, float, float, float, float]:
+    """(requests/s, p50 ms, p99 ms, server CPU us per request, its workers' CPU us per
+    request) of one wrk run against the server process ``pid``; the CPU is counted until
+    ``settle`` returns (until the tasks created have run)."""
+    server_before, workers_before = cpu_seconds(pid)
+    rps, p50, p99 = wrk(url, connections, seconds, script)
+    settle()
+    server_after, workers_after = cpu_seconds(pid)
+    requests = rps * seconds
+    return (
+        rps,
+        p50,
+        p99,
+        (server_after - server_before) / requests * 1e6,
+        (workers_after - workers_before) / requests * 1e6,
+    )
 
 
 def wrk(url: str, connections: int, seconds: float, script: Path) -> tuple[float, float, float]:
@@ -158,33 +195,29 @@ def main() -> None:
         record_url = f"{server.base_url}/api/v1/jobs/recordInfo?taskId={task_id}"
         # Each genjobs cell and its ceiling are measured in turns, `rounds` times, and the
         # medians kept: a loaded moment of this shared machine then hits both sides.
+        create = "/api/v1/jobs/createTask"
         pairs = (
-            ("recordInfo", record_url, get_script, "bare GET"),
-            ("createTask", f"{server.base_url}/api/v1/jobs/createTask", create_script, "bare POST"),
-            (
-                "create(API)",
-                f"{api_only.base_url}/api/v1/jobs/createTask",
-                create_script,
-                "bare POST",
-            ),
+            ("recordInfo", record_url, server, get_script, "bare GET"),
+            ("createTask", f"{server.base_url}{create}", server, create_script, "bare POST"),
+            ("create(API)", f"{api_only.base_url}{create}", api_only, create_script, "bare POST"),
         )
-        cells: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+        # Let the embedded workers run the tasks just created (their CPU is the cell's),
+        # and never measure the next thing while they still do.
+        settle = partial(wait_idle, server.base_url)
+        cells: dict[tuple[str, int], list[tuple[float, ...]]] = {}
         for connections in CONNECTIONS:
             for _ in range(args.rounds):
-                for name, url, script, ceiling_name in pairs:
-                    wait_idle(server.base_url)
+                for name, url, target, script, ceiling_name in pairs:
+                    settle()
                     cells.setdefault((name, connections), []).append(
-                        wrk(url, connections, args.seconds, script)
+                        measure(url, connections, args.seconds, script, target.pid, settle)
                     )
-                    if ceiling_name is not None:
-                        # Not while the embedded workers still run the tasks just created.
-                        wait_idle(server.base_url)
-                        cells.setdefault((ceiling_name, connections), []).append(
-                            wrk(bare_url, connections, args.seconds, script)
-                        )
+                    cells.setdefault((ceiling_name, connections), []).append(
+                        measure(bare_url, connections, args.seconds, script, bare.pid, settle)
+                    )
                     print(f"measured {name} x{connections}", file=sys.stderr)
-        rows = [
-            (name, connections, *(statistics.median(run[i] for run in runs) for i in range(3)))
+        rows: list[tuple[str, int, list[float]]] = [
+            (name, connections, [statistics.median(run[i] for run in runs) for i in range(5)])
             for (name, connections), runs in sorted(cells.items(), key=row_order)
         ]
         wait_idle(server.base_url)
@@ -200,17 +233,26 @@ def main() -> None:
         f"genjobs API benchmark ({os.cpu_count()} CPUs, SQLite, wrk -t1, median of "
         f"{args.rounds} runs of {args.seconds:g} s per cell, each beside its bare ceiling)"
     )
-    print(f"{'endpoint':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8}")
-    ceiling = {(n, c): rps for n, c, rps, *_ in rows if n.startswith("bare")}
-    for name, connections, rps, p50, p99 in rows:
+    print(
+        f"{'endpoint':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8}"
+        f" {'server us':>10} {'workers us':>10}"
+    )
+    ceiling = {(n, c): figures[0] for n, c, figures in rows if n.startswith("bare")}
+    for name, connections, (rps, p50, p99, server_us, workers_us) in rows:
         ratio = ""
         if name == "recordInfo":
             ratio = f"{rps / ceiling[('bare GET', connections)]:.2f}"
         elif name in ("createTask", "create(API)"):
             ratio = f"{rps / ceiling[('bare POST', connections)]:.2f}"
-        print(f"{name:<12} {connections:>5} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>8}")
+        workers = f"{workers_us:>10.0f}" if name == "createTask" else ""
+        print(
+            f"{name:<12} {connections:>5} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>8}"
+            f" {server_us:>10.0f} {workers}"
+        )
     print("createTask: embedded workers run every created task on the same 2 cores;")
     print("create(API): the same server with GENJOBS_WORKERS=false (tasks stay queued).")
+    print("server us / workers us: CPU time (user + system) per request of the server")
+    print("process / of its worker processes (the echo model), during the cell's run.")
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(

@@ -53,6 +53,12 @@ class ServerProcess:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
 
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("the server is not started")
+        return self.process.pid
+
     def start(self, timeout_s: float = 60.0) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
