@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -48,23 +49,32 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return used(pid), sum(used(int(child)) for child in children)
 
 
+def finished_children_cpu_seconds() -> float:
+    """CPU seconds of this script's finished child processes (the wrk runs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(
     url: str, connections: int, seconds: float, script: Path, pid: int, settle: Callable[[], None]
-) -> tuple[float, float, float, float, float]:
-    """(requests/s, p50 ms, p99 ms, server CPU us per request, its workers' CPU us per
-    request) of one wrk run against the server process ``pid``; the CPU is counted until
+) -> tuple[float, ...]:
+    """(requests/s, p50 ms, p99 ms, then CPU us per request of the server process ``pid``,
+    of its worker processes and of wrk) of one wrk run; the servers' CPU is counted until
     ``settle`` returns (until the tasks created have run)."""
     server_before, workers_before = cpu_seconds(pid)
+    client_before = finished_children_cpu_seconds()
     rps, p50, p99 = wrk(url, connections, seconds, script)
+    client = finished_children_cpu_seconds() - client_before
     settle()
     server_after, workers_after = cpu_seconds(pid)
-    requests = rps * seconds
+    per_request = 1e6 / (rps * seconds)
     return (
         rps,
         p50,
         p99,
-        (server_after - server_before) / requests * 1e6,
-        (workers_after - workers_before) / requests * 1e6,
+        (server_after - server_before) * per_request,
+        (workers_after - workers_before) * per_request,
+        client * per_request,
     )
 
 
@@ -186,11 +196,15 @@ def main() -> None:
             json={"model": "genjobs/echo", "input": {"text": "bench"}},
             headers=headers,
         ).json()["data"]["taskId"]
-        echo_latency(server.base_url, 5)  # warm the echo workers
         get_script = lua(tmp, "get", "GET")
         create_script = lua(
             tmp, "create", "POST", '{"model":"genjobs/echo","input":{"text":"bench"}}'
         )
+        # Warm up: a burst starts every echo worker process the pool will use (starting
+        # one costs about a second of CPU, which would land in the first cell).
+        wrk(f"{server.base_url}/api/v1/jobs/createTask", 8, 1, create_script)
+        wait_idle(server.base_url)
+        echo_latency(server.base_url, 5)
         bare_url = f"http://127.0.0.1:{bare_port}/bare"
         record_url = f"{server.base_url}/api/v1/jobs/recordInfo?taskId={task_id}"
         # Each genjobs cell and its ceiling are measured in turns, `rounds` times, and the
@@ -217,7 +231,7 @@ def main() -> None:
                     )
                     print(f"measured {name} x{connections}", file=sys.stderr)
         rows: list[tuple[str, int, list[float]]] = [
-            (name, connections, [statistics.median(run[i] for run in runs) for i in range(5)])
+            (name, connections, [statistics.median(run[i] for run in runs) for i in range(6)])
             for (name, connections), runs in sorted(cells.items(), key=row_order)
         ]
         wait_idle(server.base_url)
@@ -235,24 +249,24 @@ def main() -> None:
     )
     print(
         f"{'endpoint':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8}"
-        f" {'server us':>10} {'workers us':>10}"
+        f" {'server us':>10} {'workers us':>10} {'wrk us':>7}"
     )
     ceiling = {(n, c): figures[0] for n, c, figures in rows if n.startswith("bare")}
-    for name, connections, (rps, p50, p99, server_us, workers_us) in rows:
+    for name, connections, (rps, p50, p99, server_us, workers_us, wrk_us) in rows:
         ratio = ""
         if name == "recordInfo":
             ratio = f"{rps / ceiling[('bare GET', connections)]:.2f}"
         elif name in ("createTask", "create(API)"):
             ratio = f"{rps / ceiling[('bare POST', connections)]:.2f}"
-        workers = f"{workers_us:>10.0f}" if name == "createTask" else ""
+        workers = f"{workers_us:.0f}" if name == "createTask" else ""
         print(
             f"{name:<12} {connections:>5} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>8}"
-            f" {server_us:>10.0f} {workers}"
+            f" {server_us:>10.0f} {workers:>10} {wrk_us:>7.0f}"
         )
     print("createTask: embedded workers run every created task on the same 2 cores;")
     print("create(API): the same server with GENJOBS_WORKERS=false (tasks stay queued).")
-    print("server us / workers us: CPU time (user + system) per request of the server")
-    print("process / of its worker processes (the echo model), during the cell's run.")
+    print("server us / workers us / wrk us: CPU time (user + system) per request of the")
+    print("server process / of its worker processes (the echo model) / of wrk.")
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(
