@@ -200,16 +200,16 @@ def main() -> None:
         create_script = lua(
             tmp, "create", "POST", '{"model":"genjobs/echo","input":{"text":"bench"}}'
         )
+        create = "/api/v1/jobs/createTask"
         # Warm up: a burst starts every echo worker process the pool will use (starting
         # one costs about a second of CPU, which would land in the first cell).
-        wrk(f"{server.base_url}/api/v1/jobs/createTask", 8, 1, create_script)
+        wrk(f"{server.base_url}{create}", 8, 1, create_script)
         wait_idle(server.base_url)
         echo_latency(server.base_url, 5)
         bare_url = f"http://127.0.0.1:{bare_port}/bare"
         record_url = f"{server.base_url}/api/v1/jobs/recordInfo?taskId={task_id}"
         # Each genjobs cell and its ceiling are measured in turns, `rounds` times, and the
         # medians kept: a loaded moment of this shared machine then hits both sides.
-        create = "/api/v1/jobs/createTask"
         pairs = (
             ("recordInfo", record_url, server, get_script, "bare GET"),
             ("createTask", f"{server.base_url}{create}", server, create_script, "bare POST"),
