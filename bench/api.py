@@ -205,7 +205,6 @@ def main() -> None:
         # one costs about a second of CPU, which would land in the first cell).
         wrk(f"{server.base_url}{create}", 8, 1, create_script)
         wait_idle(server.base_url)
-        echo_latency(server.base_url, 5)
         bare_url = f"http://127.0.0.1:{bare_port}/bare"
         record_url = f"{server.base_url}/api/v1/jobs/recordInfo?taskId={task_id}"
         # Each genjobs cell and its ceiling are measured in turns, `rounds` times, and the

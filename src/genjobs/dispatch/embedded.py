@@ -40,9 +40,9 @@ class EmbeddedDispatcher:
         self._flush_window_s = flush_window_s
         self._writes = writes
         self._events = events
-        self._pending: list[tuple[str, str]] = []  # (task id, model)
-        # Counts the batches taken, so a window's timer knows whether its batch is gone.
-        self._batches_taken = 0
+        # (task id, model); taking the batch replaces the list, so a window's timer, which
+        # holds the list it was armed for, knows whether its batch is gone.
+        self._pending: list[tuple[str, str]] = []
 
     async def submit(self, task_id: str, model: str) -> None:
         self._pending.append((task_id, model))
@@ -51,14 +51,14 @@ class EmbeddedDispatcher:
             # Without group commits (PostgreSQL) the window's batch commits on its own.
             loop = asyncio.get_running_loop()
             if rides:
-                loop.call_later(self._flush_window_s, self._commit_if_waiting, self._batches_taken)
+                loop.call_later(self._flush_window_s, self._commit_if_waiting, self._pending)
             else:
                 loop.call_later(self._flush_window_s, self._commit_alone)
 
-    def _commit_if_waiting(self, batches_taken: int) -> None:
+    def _commit_if_waiting(self, batch: list[tuple[str, str]]) -> None:
         # Only when no write came along to carry this window's batch: under steady
         # traffic a later batch is pending by now, and it has a timer of its own.
-        if self._batches_taken == batches_taken and self._pending:
+        if batch is self._pending:
             self._in_background(self._writes.run(self._hand_off))
 
     def _hand_off(self, conn: Connection) -> None:
@@ -81,8 +81,6 @@ class EmbeddedDispatcher:
 
     def _take(self) -> list[tuple[str, str]]:
         batch, self._pending = self._pending, []
-        if batch:
-            self._batches_taken += 1
         return batch
 
     def _notify(self, batch: list[tuple[str, str]]) -> None:
