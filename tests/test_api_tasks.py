@@ -11,9 +11,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from genjobs.api.app import create_app
 from genjobs.config import Settings
 from genjobs.store import keys
 from genjobs.store.database import Database
+from tests.conftest import ADMIN_KEY
 from tests.helpers import create, record, result, wait_for
 
 
@@ -80,6 +82,24 @@ def test_model_concurrency_is_never_exceeded(client: TestClient) -> None:
         if states.count("success") == len(ids):
             break
     assert 1 <= most <= 4
+
+
+def test_concurrency_setting_overrides_the_models_own(settings: Settings) -> None:
+    # GENJOBS_CONCURRENCY={"genjobs/echo": 1}: one echo process, so tasks run one by one.
+    one_at_a_time = settings.model_copy(update={"concurrency": {"genjobs/echo": 1}})
+    with TestClient(create_app(one_at_a_time), base_url=settings.base_url) as client:
+        client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        echo = client.get("/api/v1/models/genjobs/echo").json()["data"]
+        assert echo["concurrency"] == 1
+        ids = [create(client, {"text": str(i), "sleep_s": 0.3}) for i in range(3)]
+        most = 0
+        while True:
+            page = client.get("/api/v1/jobs/list", params={"limit": 100}).json()["data"]["items"]
+            states = [item["state"] for item in page if item["taskId"] in ids]
+            most = max(most, states.count("generating"))
+            if states.count("success") == len(ids):
+                break
+        assert most == 1
 
 
 def test_failure_refunds_credits_and_402_when_short(client: TestClient, settings: Settings) -> None:

@@ -81,3 +81,27 @@ def test_first_start_prints_an_admin_key_once_and_keys_are_managed(tmp_path: Pat
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_bad_settings_are_refused_naming_the_variable(tmp_path: Path) -> None:
+    def serve(**env: str) -> subprocess.CompletedProcess[str]:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("GENJOBS_")}
+        return subprocess.run(
+            [GENJOBS, "serve", "--port", str(free_port()), "--data-dir", str(tmp_path / "d")],
+            env={**clean, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    typo = serve(GENJOBS_CONCURRENCY='{"genjobs/ecko": 2}')
+    assert typo.returncode == 1
+    assert "GENJOBS_CONCURRENCY names models that are not installed: genjobs/ecko" in typo.stderr
+    zero = serve(GENJOBS_CONCURRENCY='{"genjobs/echo": 0}')
+    assert zero.returncode == 1
+    assert "GENJOBS_CONCURRENCY[genjobs/echo]: Input should be greater than 0" in zero.stderr
+    not_a_number = serve(GENJOBS_RATE_LIMIT="twenty")
+    assert not_a_number.returncode == 1 and "GENJOBS_RATE_LIMIT: " in not_a_number.stderr
+    for refused in (typo, zero, not_a_number):
+        assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "d").exists()  # refused before anything was written

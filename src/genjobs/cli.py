@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from genjobs import __version__
 from genjobs.client.commands import register as register_client_commands
@@ -18,7 +20,27 @@ from genjobs.config import Settings, use_settings
 
 def _settings(**overrides: Any) -> Settings:
     values = {key: value for key, value in overrides.items() if value is not None}
-    return use_settings(Settings(**values))
+    try:
+        return use_settings(Settings(**values))
+    except ValidationError as exc:  # a bad GENJOBS_* variable: name it, without a traceback
+        problems = "; ".join(
+            f"GENJOBS_{'_'.join(map(str, error['loc'][:1])).upper()}"
+            f"{''.join(f'[{part}]' for part in error['loc'][1:])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise click.ClickException(f"invalid settings: {problems}") from exc
+    except SettingsError as exc:  # e.g. a JSON setting that is not JSON
+        raise click.ClickException(f"invalid settings: {exc}") from exc
+
+
+def _check_models(settings: Settings) -> None:
+    """Refuse, before starting, settings that name models which are not installed."""
+    from genjobs.runtime.registry import ModelRegistry
+
+    try:
+        ModelRegistry.from_entry_points().check_settings(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()
@@ -49,6 +71,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_workers:
     settings = _settings(
         host=host, port=port, data_dir=data_dir, workers=False if no_workers else None
     )
+    _check_models(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     db = open_database(settings)
     if not settings.api_key and db.run_sync(keys.count_active_admins) == 0:
@@ -78,6 +101,7 @@ def worker(data_dir: Path | None) -> None:
     from genjobs.api.app import build_services, open_database
 
     settings = _settings(data_dir=data_dir, workers=True)
+    _check_models(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     async def run() -> None:

@@ -10,6 +10,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
+from pydantic import PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,6 +52,9 @@ class Settings(BaseSettings):
     cancel_grace_s: float = 5.0  # how long a model may take to honour a cancel
     workers: bool = True  # run embedded workers inside `genjobs serve`
     model_timeout_s: float | None = None  # overrides every model's own timeout
+    # Processes per model on this machine, overriding a model's own `concurrency`, as JSON:
+    # GENJOBS_CONCURRENCY='{"elevenlabs/speech-to-text": 2}'.
+    concurrency: dict[str, PositiveInt] = {}
 
     # Shared by all data dirs: derived model files (e.g. joined weights) made once.
     model_cache_dir: Path = Path.home() / ".cache" / "genjobs"

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from genjobs.config import Settings
 from genjobs.runtime.model import Model
 
 ENTRY_POINT_GROUP = "genjobs.models"
@@ -51,6 +52,20 @@ class ModelRegistry:
 
     def __iter__(self) -> Any:
         return iter(self._models[name] for name in self.names())
+
+    def concurrency(self, model: AnyModel, settings: Settings) -> int:
+        """Processes of the model on one machine: GENJOBS_CONCURRENCY's, else its own."""
+        return settings.concurrency.get(model.name, model.concurrency)
+
+    def check_settings(self, settings: Settings) -> None:
+        """Refuse settings that name models which are not installed (a typo would
+        otherwise be ignored silently)."""
+        unknown = sorted(set(settings.concurrency) - set(self._models))
+        if unknown:
+            raise ValueError(
+                f"GENJOBS_CONCURRENCY names models that are not installed: {', '.join(unknown)}"
+                f" (installed: {', '.join(self.names())})"
+            )
 
     def validate_input(self, model: AnyModel, data: Any) -> BaseModel:
         return model.input_schema.model_validate(data)

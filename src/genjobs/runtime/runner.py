@@ -90,7 +90,8 @@ class Runner:
         self._policy = policy
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.pools = {
-            model.name: ModelPool(model.name, model.concurrency, settings) for model in registry
+            model.name: ModelPool(model.name, registry.concurrency(model, settings), settings)
+            for model in registry
         }
         self._running: dict[str, RunningTask] = {}
         self._runs: set[asyncio.Task[None]] = set()

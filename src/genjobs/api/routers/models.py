@@ -18,21 +18,20 @@ Caller = Annotated[Principal, Depends(principal)]
 Svc = Annotated[Services, Depends(services)]
 
 
-def describe(model: AnyModel, timeout_override: float | None) -> dict[str, Any]:
+def describe(model: AnyModel, svc: Services) -> dict[str, Any]:
     return {
         "name": model.name,
         "description": model.description,
         "price": model.price,
-        "concurrency": model.concurrency,
-        "timeoutSeconds": timeout_override or model.timeout_s,
+        "concurrency": svc.registry.concurrency(model, svc.settings),
+        "timeoutSeconds": svc.settings.model_timeout_s or model.timeout_s,
         "inputSchema": model.input_schema.model_json_schema(),
     }
 
 
 @router.get("", summary="All models")
 async def list_models(_caller: Caller, svc: Svc) -> JSONResponse:
-    override = svc.settings.model_timeout_s
-    return ok([describe(model, override) for model in svc.registry])
+    return ok([describe(model, svc) for model in svc.registry])
 
 
 @router.get("/{name:path}", summary="One model")
@@ -40,4 +39,4 @@ async def get_model(name: str, _caller: Caller, svc: Svc) -> JSONResponse:
     model = svc.registry.get(name)
     if model is None:
         raise ApiError(Code.NOT_FOUND, f"model not found: {name}")
-    return ok(describe(model, svc.settings.model_timeout_s))
+    return ok(describe(model, svc))
