@@ -218,16 +218,18 @@ def main() -> None:
         # and never measure the next thing while they still do.
         settle = partial(wait_idle, server.base_url)
         cells: dict[tuple[str, int], list[tuple[float, ...]]] = {}
+        # "vs bare" is the median of each run's ratio to the bare run right beside it, so
+        # a drift of the machine's speed between runs cancels out.
+        ratios: dict[tuple[str, int], list[float]] = {}
         for connections in CONNECTIONS:
             for _ in range(args.rounds):
                 for name, url, target, script, ceiling_name in pairs:
                     settle()
-                    cells.setdefault((name, connections), []).append(
-                        measure(url, connections, args.seconds, script, target.pid, settle)
-                    )
-                    cells.setdefault((ceiling_name, connections), []).append(
-                        measure(bare_url, connections, args.seconds, script, bare.pid, settle)
-                    )
+                    cell = measure(url, connections, args.seconds, script, target.pid, settle)
+                    beside = measure(bare_url, connections, args.seconds, script, bare.pid, settle)
+                    cells.setdefault((name, connections), []).append(cell)
+                    cells.setdefault((ceiling_name, connections), []).append(beside)
+                    ratios.setdefault((name, connections), []).append(cell[0] / beside[0])
                     print(f"measured {name} x{connections}", file=sys.stderr)
         rows: list[tuple[str, int, list[float]]] = [
             (name, connections, [statistics.median(run[i] for run in runs) for i in range(6)])
@@ -250,13 +252,9 @@ def main() -> None:
         f"{'endpoint':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8}"
         f" {'server us':>10} {'workers us':>10} {'wrk us':>7}"
     )
-    ceiling = {(n, c): figures[0] for n, c, figures in rows if n.startswith("bare")}
     for name, connections, (rps, p50, p99, server_us, workers_us, wrk_us) in rows:
-        ratio = ""
-        if name == "recordInfo":
-            ratio = f"{rps / ceiling[('bare GET', connections)]:.2f}"
-        elif name in ("createTask", "create(API)"):
-            ratio = f"{rps / ceiling[('bare POST', connections)]:.2f}"
+        paired = ratios.get((name, connections))
+        ratio = f"{statistics.median(paired):.2f}" if paired else ""
         workers = f"{workers_us:.0f}" if name == "createTask" else ""
         print(
             f"{name:<12} {connections:>5} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>8}"
@@ -264,6 +262,7 @@ def main() -> None:
         )
     print("createTask: embedded workers run every created task on the same 2 cores;")
     print("create(API): the same server with GENJOBS_WORKERS=false (tasks stay queued).")
+    print("vs bare: median over the runs of req/s / req/s of the bare run beside it.")
     print("server us / workers us / wrk us: CPU time (user + system) per request of the")
     print("server process / of its worker processes (the echo model) / of wrk.")
     latencies.sort()
