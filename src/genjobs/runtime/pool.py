@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import pickle
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -68,7 +69,9 @@ class WorkerProcess:
 
     def send(self, *message: Any) -> bool:
         try:
-            self._conn.send(message)
+            # Plain pickle, not Connection.send: its ForkingPickler (which can pass sockets
+            # and file descriptors) copies a dispatch table for every message.
+            self._conn.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
             return True
         except (OSError, ValueError):
             return False

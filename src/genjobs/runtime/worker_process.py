@@ -18,6 +18,7 @@ import json
 import logging
 import multiprocessing
 import os
+import pickle
 import threading
 import traceback
 from functools import partial
@@ -46,8 +47,9 @@ class _Channel:
         self._cancelled = False
 
     def send(self, *message: Any) -> None:
+        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)  # plain data: no ForkingPickler
         with self._send_lock:
-            self._conn.send(message)
+            self._conn.send_bytes(data)
 
     def next_run(self) -> tuple[str, dict[str, Any]]:
         """Block until the parent sends a task; a late cancel of a finished one is dropped."""
