@@ -23,14 +23,16 @@ def _settings(**overrides: Any) -> Settings:
     try:
         return use_settings(Settings(**values))
     except ValidationError as exc:  # a bad GENJOBS_* variable: name it, without a traceback
-        problems = "; ".join(
-            f"GENJOBS_{'_'.join(map(str, error['loc'][:1])).upper()}"
-            f"{''.join(f'[{part}]' for part in error['loc'][1:])}: {error['msg']}"
-            for error in exc.errors()
-        )
+        problems = "; ".join(_setting_problem(error["loc"], error["msg"]) for error in exc.errors())
         raise click.ClickException(f"invalid settings: {problems}") from exc
     except SettingsError as exc:  # e.g. a JSON setting that is not JSON
         raise click.ClickException(f"invalid settings: {exc}") from exc
+
+
+def _setting_problem(location: tuple[int | str, ...], message: str) -> str:
+    """E.g. ``GENJOBS_CONCURRENCY[genjobs/echo]: Input should be greater than 0``."""
+    field, *inside = location
+    return f"GENJOBS_{str(field).upper()}{''.join(f'[{part}]' for part in inside)}: {message}"
 
 
 def _check_models(settings: Settings) -> None:
