@@ -50,7 +50,6 @@ def build_services(settings: Settings, db: Database) -> Services:
     events = TaskEvents()
     storage = Storage(settings.files_dir, settings.base_url, settings.signing_key)
     registry = ModelRegistry.from_entry_points()
-    registry.check_settings(settings)
     policy = OutboxPolicy(
         max_attempts=settings.callback_max_attempts,
         retention_ms=int(settings.retention_days * 86_400_000),
