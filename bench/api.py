@@ -36,17 +36,22 @@ CONNECTIONS = (1, 8, 64)
 KEY = "gj_bench_admin_key"
 
 
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """CPU seconds (user + system) used so far by a process and by its children (the
-    worker processes of a genjobs server), from /proc."""
+def cpu_seconds(pid: int) -> tuple[float, float, float]:
+    """CPU seconds (user + system) used so far by a process, by its main thread (the
+    event loop, which one core bounds) and by its children (the worker processes of a
+    genjobs server), from /proc."""
 
-    def used(process: int) -> float:
+    def used(stat: Path) -> float:
         # Fields after "pid (name)": state is the first, utime the 12th, stime the 13th.
-        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat.read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return used(pid), sum(used(int(child)) for child in children)
+    return (
+        used(Path(f"/proc/{pid}/stat")),
+        used(Path(f"/proc/{pid}/task/{pid}/stat")),
+        sum(used(Path(f"/proc/{child}/stat")) for child in children),
+    )
 
 
 def finished_children_cpu_seconds() -> float:
@@ -59,22 +64,27 @@ def measure(
     url: str, connections: int, seconds: float, script: Path, pid: int, settle: Callable[[], None]
 ) -> tuple[float, ...]:
     """(requests/s, p50 ms, p99 ms, then CPU us per request of the server process ``pid``,
-    of its worker processes and of wrk) of one wrk run; the servers' CPU is counted until
-    ``settle`` returns (until the tasks created have run)."""
-    server_before, workers_before = cpu_seconds(pid)
+    of its main thread, of its worker processes and of wrk, then the share of one core its
+    main thread used while wrk ran) of one wrk run; the servers' CPU per request is
+    counted until ``settle`` returns (until the tasks created have run)."""
+    server_before, loop_before, workers_before = cpu_seconds(pid)
     client_before = finished_children_cpu_seconds()
+    started = time.monotonic()
     rps, p50, p99 = wrk(url, connections, seconds, script)
+    loop_busy = (cpu_seconds(pid)[1] - loop_before) / (time.monotonic() - started)
     client = finished_children_cpu_seconds() - client_before
     settle()
-    server_after, workers_after = cpu_seconds(pid)
+    server_after, loop_after, workers_after = cpu_seconds(pid)
     per_request = 1e6 / (rps * seconds)
     return (
         rps,
         p50,
         p99,
         (server_after - server_before) * per_request,
+        (loop_after - loop_before) * per_request,
         (workers_after - workers_before) * per_request,
         client * per_request,
+        loop_busy * 100,
     )
 
 
@@ -232,7 +242,7 @@ def main() -> None:
                     ratios.setdefault((name, connections), []).append(cell[0] / beside[0])
                     print(f"measured {name} x{connections}", file=sys.stderr)
         rows: list[tuple[str, int, list[float]]] = [
-            (name, connections, [statistics.median(run[i] for run in runs) for i in range(6)])
+            (name, connections, [statistics.median(run[i] for run in runs) for i in range(8)])
             for (name, connections), runs in sorted(cells.items(), key=row_order)
         ]
         wait_idle(server.base_url)
@@ -250,21 +260,25 @@ def main() -> None:
     )
     print(
         f"{'endpoint':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8}"
-        f" {'server us':>10} {'workers us':>10} {'wrk us':>7}"
+        f" {'server us':>10} {'loop us':>8} {'loop %':>7} {'workers us':>10} {'wrk us':>7}"
     )
-    for name, connections, (rps, p50, p99, server_us, workers_us, wrk_us) in rows:
+    for name, connections, figures in rows:
+        rps, p50, p99, server_us, loop_us, workers_us, wrk_us, loop_pct = figures
         paired = ratios.get((name, connections))
         ratio = f"{statistics.median(paired):.2f}" if paired else ""
         workers = f"{workers_us:.0f}" if name == "createTask" else ""
         print(
             f"{name:<12} {connections:>5} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>8}"
-            f" {server_us:>10.0f} {workers:>10} {wrk_us:>7.0f}"
+            f" {server_us:>10.0f} {loop_us:>8.0f} {loop_pct:>7.0f}"
+            f" {workers:>10} {wrk_us:>7.0f}"
         )
     print("createTask: embedded workers run every created task on the same 2 cores;")
     print("create(API): the same server with GENJOBS_WORKERS=false (tasks stay queued).")
     print("vs bare: median over the runs of req/s / req/s of the bare run beside it.")
-    print("server us / workers us / wrk us: CPU time (user + system) per request of the")
-    print("server process / of its worker processes (the echo model) / of wrk.")
+    print("server us / loop us / workers us / wrk us: CPU time (user + system) per request")
+    print("of the server process / of its main thread (the event loop) / of its worker")
+    print("processes (the echo model) / of wrk, counted until the tasks created had run.")
+    print("loop %: how much of one core the event loop used while wrk ran.")
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(
