@@ -242,7 +242,7 @@ def main() -> None:
                     ratios.setdefault((name, connections), []).append(cell[0] / beside[0])
                     print(f"measured {name} x{connections}", file=sys.stderr)
         rows: list[tuple[str, int, list[float]]] = [
-            (name, connections, [statistics.median(run[i] for run in runs) for i in range(8)])
+            (name, connections, [statistics.median(figures) for figures in zip(*runs, strict=True)])
             for (name, connections), runs in sorted(cells.items(), key=row_order)
         ]
         wait_idle(server.base_url)
