@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from genjobs.config import Settings
 from genjobs.files.storage import Storage
 from genjobs.models.storyboard import Sora2ProImageToVideoModel, StoryboardModel
+from genjobs.models.storyboard.backdrop import Backdrop
+from genjobs.models.storyboard.camera import Window
 from genjobs.models.storyboard.schema import StoryboardInput
 from genjobs.runtime.context import RunContext
 from genjobs.runtime.model import TaskFailed
@@ -248,3 +250,39 @@ def test_storyboard_through_the_http_api(live_server: ServerProcess) -> None:
         described = {m["name"]: m["description"] for m in models}
         assert "animatic" in described["sora-2-pro-storyboard"]
         assert {"sora-2-text-to-video", "sora-2-pro-image-to-video"} <= set(described)
+
+
+def _blend_blob_by_blob(backdrop: Backdrop, window: Window, seconds: float) -> np.ndarray:
+    """The backdrop as its definition reads: a gradient, then each blob blended in turn."""
+    xs = window.left + (np.arange(backdrop.low_w) + 0.5) * (window.width / backdrop.low_w)
+    ys = window.top + (np.arange(backdrop.low_h) + 0.5) * (window.height / backdrop.low_h)
+    dx, dy = backdrop.direction
+    reach = abs(dx) * backdrop.world_w + abs(dy) * backdrop.world_h
+    start = min(0.0, dx * backdrop.world_w) + min(0.0, dy * backdrop.world_h)
+    along = ((ys[:, None] * dy + xs[None, :] * dx) - start) / reach
+    field = backdrop.top + (backdrop.bottom - backdrop.top) * along[..., None]
+    sway = 0.02 * min(backdrop.world_w, backdrop.world_h)
+    for blob in backdrop.blobs:
+        x = blob.x + blob.vx * seconds + sway * np.sin(0.7 * seconds + blob.phase)
+        y = blob.y + blob.vy * seconds + sway * np.cos(0.5 * seconds + blob.phase)
+        weight = blob.strength * np.outer(
+            np.exp(-0.5 * ((ys - y) / blob.sigma) ** 2), np.exp(-0.5 * ((xs - x) / blob.sigma) ** 2)
+        )
+        field += weight[..., None] * (np.array(blob.colour) - field)
+    field *= backdrop.vignette[..., None]
+    return np.clip(field + 0.5, 0.0, 255.0).astype(np.uint8)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (720, 1280)])
+def test_backdrop_is_the_blob_by_blob_blend(size: tuple[int, int]) -> None:
+    # The renderer mixes all the blobs' colours in one matrix product (backdrop.py); the
+    # picture must be the one the blob-by-blob definition gives, to a rounding step.
+    for scene in ("City at night, neon reflections in the rain", "Dawn over the harbour"):
+        backdrop = Backdrop(scene, 2, *size)
+        window = Window(12.5, 40.25, backdrop.world_w * 0.7, backdrop.world_h * 0.7)
+        for seconds in (0.0, 2.7, 9.1):
+            picture = backdrop.picture(window, seconds)
+            expected = _blend_blob_by_blob(backdrop, window, seconds)
+            assert picture.shape == expected.shape == (backdrop.low_h, backdrop.low_w, 3)
+            assert np.abs(picture.astype(int) - expected.astype(int)).max() <= 1
+            assert len(np.unique(picture.reshape(-1, 3), axis=0)) > 100  # not flat
