@@ -97,16 +97,24 @@ def measure(command: list[str]) -> Run:
     return wall, render, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
+def source_size(spec: dict[str, object]) -> tuple[int, int]:
+    """The size ffmpeg's graph scales its source picture to, room for the zoom."""
+    width, height = spec["size"]  # type: ignore[misc]
+    return int(width * 1.25), int(height * 1.25)
+
+
+def source_picture(case: str, out: Path) -> Path:
+    """What ffmpeg zooms over: the reference image, or a still of genjobs' backdrop."""
+    return out / "ref.png" if CASES[case]["image"] else out / f"backdrop {case}.png"
+
+
 def ffmpeg_command(case: str, out: Path) -> list[str]:
     spec = CASES[case]
     width, height = spec["size"]  # type: ignore[misc]
     total = int(spec["total"])  # type: ignore[call-overload]
     fps = 24
-    big = f"{int(width * 1.25)}:{int(height * 1.25)}"
-    if spec["image"]:
-        source = ["-loop", "1", "-framerate", str(fps), "-i", str(out / "ref.png")]
-    else:
-        source = ["-loop", "1", "-framerate", str(fps), "-i", str(out / "backdrop.png")]
+    big = "{}:{}".format(*source_size(spec))
+    source = ["-loop", "1", "-framerate", str(fps), "-i", str(source_picture(case, out))]
     captions = []
     start = 0.0
     for scene, duration in spec["shots"]:  # type: ignore[attr-defined]
@@ -148,7 +156,7 @@ def ffmpeg_command(case: str, out: Path) -> list[str]:
 
 def backdrop_still(spec: dict[str, object]) -> Image.Image:
     """genjobs' backdrop of the storyboard's first shot at its start, the whole of it, at
-    the size ffmpeg's graph scales its source to."""
+    ffmpeg's source size."""
     from genjobs.models.storyboard.backdrop import Backdrop
     from genjobs.models.storyboard.camera import Window
 
@@ -157,7 +165,7 @@ def backdrop_still(spec: dict[str, object]) -> Image.Image:
     backdrop = Backdrop(scene, 0, width, height)
     whole = Window(0.0, 0.0, backdrop.world_w, backdrop.world_h)
     small = Image.fromarray(backdrop.picture(whole, 0.0))
-    return small.resize((int(width * 1.25), int(height * 1.25)), Image.Resampling.BICUBIC)
+    return small.resize(source_size(spec), Image.Resampling.BICUBIC)
 
 
 def main() -> None:
@@ -175,7 +183,9 @@ def main() -> None:
             fill=(200, 80 + 5 * i, 60),
         )
     image.save(out / "ref.png")
-    backdrop_still(CASES["25 s portrait"]).save(out / "backdrop.png")
+    for case, spec in CASES.items():
+        if not spec["image"]:
+            backdrop_still(spec).save(source_picture(case, out))
     os.environ["STORYBOARD_OUT"] = str(out)
     rows = []
     try:

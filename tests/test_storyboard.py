@@ -254,12 +254,7 @@ def test_storyboard_through_the_http_api(live_server: ServerProcess) -> None:
 
 def _blend_blob_by_blob(backdrop: Backdrop, window: Window, seconds: float) -> np.ndarray:
     """The backdrop as its definition reads: a gradient, then each blob blended in turn."""
-    xs = window.left + (np.arange(backdrop.low_w) + 0.5) * (window.width / backdrop.low_w)
-    ys = window.top + (np.arange(backdrop.low_h) + 0.5) * (window.height / backdrop.low_h)
-    dx, dy = backdrop.direction
-    reach = abs(dx) * backdrop.world_w + abs(dy) * backdrop.world_h
-    start = min(0.0, dx * backdrop.world_w) + min(0.0, dy * backdrop.world_h)
-    along = ((ys[:, None] * dy + xs[None, :] * dx) - start) / reach
+    xs, ys, along = backdrop.sample_points(window)
     field = backdrop.top + (backdrop.bottom - backdrop.top) * along[..., None]
     sway = 0.02 * min(backdrop.world_w, backdrop.world_h)
     for blob in backdrop.blobs:

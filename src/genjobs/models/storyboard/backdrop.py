@@ -13,6 +13,7 @@ import colorsys
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import av
 import numpy as np
@@ -107,14 +108,11 @@ class Backdrop:
         )
         self._reformatter = VideoReformatter()
 
-    def picture(self, window: Window, seconds: float) -> NDArray[np.uint8]:
-        """The window at ``seconds`` into the shot, as a small RGB array.
-
-        Each blob blends the field towards its colour, ``f += w * (colour - f)``, in turn.
-        Every step is linear in the colours, so the result is a weighted sum of the
-        gradient's two colours and the blobs' colours with per-pixel weights that do not
-        depend on the channel: the weights are worked out on one plane and the colours
-        mixed in one matrix product, instead of six passes over all three channels."""
+    def sample_points(
+        self, window: Window
+    ) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]], NDArray[np.floating[Any]]]:
+        """Where the small picture of ``window`` is sampled: the x and y of its columns and
+        rows in source pixels, and how far along the gradient (0..1) each point lies."""
         xs = window.left + (np.arange(self.low_w, dtype=np.float32) + 0.5) * (
             window.width / self.low_w
         )
@@ -125,6 +123,17 @@ class Backdrop:
         reach = abs(dx) * self.world_w + abs(dy) * self.world_h
         start = min(0.0, dx * self.world_w) + min(0.0, dy * self.world_h)
         along = ((ys[:, None] * dy + xs[None, :] * dx) - start) / reach
+        return xs, ys, along
+
+    def picture(self, window: Window, seconds: float) -> NDArray[np.uint8]:
+        """The window at ``seconds`` into the shot, as a small RGB array.
+
+        Each blob blends the field towards its colour, ``f += w * (colour - f)``, in turn.
+        Every step is linear in the colours, so the result is a weighted sum of the
+        gradient's two colours and the blobs' colours with per-pixel weights that do not
+        depend on the channel: the weights are worked out on one plane and the colours
+        mixed in one matrix product, instead of six passes over all three channels."""
+        xs, ys, along = self.sample_points(window)
         # One plane per colour: numpy is quick along long contiguous rows, slow along an
         # innermost axis of three channels.
         weights = np.empty((2 + len(self.blobs), self.low_h, self.low_w), np.float32)
