@@ -17,11 +17,15 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 KINDS = ("uploads", "results")
 _LINK_PATH = re.compile(r"^/files/(uploads|results)/([A-Za-z0-9_-]{16,64})/([^/]+)$")
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+class UnusableLink(Exception):
+    """A link to a file of this service that may not be read (see ``verify_link``)."""
 
 
 class FileTooLarge(Exception):
@@ -138,7 +142,28 @@ class Storage:
             return None
         return match.group(1), match.group(2), match.group(3)
 
-    def local_path_for_url(self, url: str) -> Path | None:
-        """The stored file behind one of our own links, read without a network hop."""
+    def verify_link(self, url: str) -> bool:
+        """Whether ``url``, a link of this service, is signed and unexpired: the check an
+        HTTP download of it passes."""
         parsed = self.parse_link(url)
-        return self.path_of(*parsed) if parsed else None
+        if parsed is None:
+            return False
+        query = parse_qs(urlsplit(url).query)
+        try:
+            expires = int(query["expires"][0])
+            signature = query["signature"][0]
+        except (KeyError, ValueError):
+            return False
+        return self.check_signature(*parsed, expires, signature)
+
+    def local_path_for_url(self, url: str) -> Path | None:
+        """The stored file behind one of our own links, read without a network hop.
+
+        Raises UnusableLink when the link is ours but would not download over HTTP
+        (unsigned, tampered with or expired): reading from disk must not bypass that."""
+        parsed = self.parse_link(url)
+        if parsed is None:
+            return None
+        if not self.verify_link(url):
+            raise UnusableLink("is an expired or unsigned link to a genjobs file")
+        return self.path_of(*parsed)

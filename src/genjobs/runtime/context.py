@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from genjobs.config import Settings
 from genjobs.files.fetch import FetchError, FetchTooLarge, fetch_to_file
-from genjobs.files.storage import Storage, StoredFile, safe_file_name
+from genjobs.files.storage import Storage, StoredFile, UnusableLink, safe_file_name
 from genjobs.runtime.model import TaskCancelled, TaskFailed
 
 log = logging.getLogger("genjobs.model")
@@ -85,7 +85,10 @@ class RunContext:
         Raises ``TaskFailed("input_fetch_failed" | "input_too_large", ...)``.
         """
         limit = max_bytes or self.settings.fetch_max_bytes
-        own = self.storage.local_path_for_url(url)
+        try:
+            own = self.storage.local_path_for_url(url)
+        except UnusableLink as exc:
+            raise TaskFailed("input_fetch_failed", f"{url} {exc}") from exc
         if own is not None:
             if own.stat().st_size > limit:
                 raise TaskFailed("input_too_large", f"{url} is larger than {limit} bytes")

@@ -41,6 +41,12 @@ def get(conn: Connection, token: str) -> RowMapping | None:
     return conn.execute(select(files).where(files.c.token == token)).mappings().first()
 
 
+def owners(conn: Connection, tokens: list[str]) -> dict[str, str]:
+    """The owning key of each of these files that exists."""
+    query = select(files.c.token, files.c.owner_id).where(files.c.token.in_(tokens))
+    return {token: owner for token, owner in conn.execute(query).all()}
+
+
 def take_expired(conn: Connection, now: int, limit: int = 500) -> list[RowMapping]:
     """Remove and return the rows of files past their retention."""
     rows = list(conn.execute(select(files).where(files.c.expires_at < now).limit(limit)).mappings())
