@@ -14,9 +14,11 @@ from starlette.exceptions import HTTPException
 
 from genjobs.api.envelope import failure
 from genjobs.core.errors import ApiError, Code
+from genjobs.store.outage import UNAVAILABLE_ERRORS, Outage, classify
 
 log = logging.getLogger("genjobs.api")
 _BODY_PREFIXES = ("body", "query", "header", "path")
+OUTAGE_RETRY_AFTER_S = "5"
 
 
 def describe_validation_errors(errors: Sequence[Any], prefix: str = "") -> str:
@@ -53,6 +55,26 @@ def install_error_handlers(app: FastAPI) -> None:
         if code == 405:
             message = "method not allowed on this endpoint"
         return failure(code, message)
+
+    async def outage(request: Request, exc: Exception) -> JSONResponse:
+        # Registered for these classes by name (not only through the catch-all below), so
+        # Starlette answers them in its ExceptionMiddleware: the catch-all runs in
+        # ServerErrorMiddleware, which re-raises after answering and makes the server drop
+        # the keep-alive connection.
+        kind = classify(exc)
+        if kind is None:
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            return failure(Code.SERVER_ERROR, "internal server error")
+        log.warning("%s on %s %s: %s", kind.value, request.method, request.url.path, exc)
+        headers = {"Retry-After": OUTAGE_RETRY_AFTER_S}
+        if kind is Outage.STORAGE_FULL:
+            return failure(
+                Code.STORAGE_FULL, "storage full: the server's disk is full; retry later", headers
+            )
+        return failure(Code.UNAVAILABLE, "database unavailable: retry in a few seconds", headers)
+
+    for error_class in (OSError, *UNAVAILABLE_ERRORS):
+        app.add_exception_handler(error_class, outage)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

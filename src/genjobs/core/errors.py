@@ -10,12 +10,14 @@ class Code(IntEnum):
     UNAUTHORIZED = 401
     INSUFFICIENT_CREDITS = 402
     NOT_FOUND = 404
+    PAYLOAD_TOO_LARGE = 413  # genjobs addition: a request body over its limit
     VALIDATION = 422
     RATE_LIMITED = 429
     UNAVAILABLE = 455
     SERVER_ERROR = 500
     GENERATION_FAILED = 501
     FEATURE_DISABLED = 505
+    STORAGE_FULL = 507  # genjobs addition: the disk under the database or files is full
 
 
 class ApiError(Exception):

@@ -422,7 +422,10 @@ class Runner:
                     progress=0,
                 )
 
-        await self._db.run(requeue)
+        try:
+            await self._db.run(requeue)
+        except Exception:  # e.g. the database is down: their leases lapse instead
+            log.exception("could not hand %d running tasks back to the queue", len(running))
         for pool in self.pools.values():
             pool.shutdown()
 

@@ -21,6 +21,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from genjobs.store.checkpoint import WalCheckpointer
 from genjobs.store.prepared import Prepared
@@ -139,7 +140,11 @@ class Database:
         return await anyio.to_thread.run_sync(partial(self._read_pooled, query, params))
 
     def _read_pooled(self, query: Prepared, params: dict[str, Any]) -> dict[str, Any] | None:
-        connection = self.engine.raw_connection()
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            connection = self.engine.raw_connection()
+        except dbapi_error as exc:  # as SQLAlchemy's, like every other database error
+            raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
         try:
             return query.fetch_one_on(connection, self.engine.dialect, **params)
         finally:
