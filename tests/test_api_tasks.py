@@ -331,3 +331,49 @@ def test_unknown_task_is_404(client: TestClient) -> None:
         "data": None,
     }
     assert client.get("/api/v1/jobs/recordInfo").status_code == 422
+
+
+def test_unknown_input_keys_are_ignored_unless_strict(
+    client: TestClient, settings: Settings
+) -> None:
+    body = {
+        "model": "genjobs/echo",
+        "input": {"text": "hi", "resolution": "1080p", "output_format": "png"},
+    }
+    created = client.post("/api/v1/jobs/createTask", json=body)
+    assert created.status_code == 200, created.text
+    data = created.json()["data"]
+    assert data["ignoredInputKeys"] == ["input.resolution", "input.output_format"]
+    finished = wait_for(client, data["taskId"])
+    assert finished["state"] == "success" and result(finished)["resultObject"]["text"] == "hi"
+    assert json.loads(finished["param"]) == body  # kie's param: the body as sent
+    # Known keys keep their rules, whatever else is sent beside them.
+    wrong = client.post(
+        "/api/v1/jobs/createTask",
+        json={"model": "genjobs/echo", "input": {"text": 5, "resolution": "1080p"}},
+    )
+    assert wrong.status_code == 422 and wrong.json()["msg"].startswith("input.text:")
+    plain = client.post(
+        "/api/v1/jobs/createTask", json={"model": "genjobs/echo", "input": {"text": "a"}}
+    )
+    assert "ignoredInputKeys" not in plain.json()["data"]
+
+    strict = settings.model_copy(update={"strict_input": True})
+    with TestClient(create_app(strict), base_url=strict.base_url) as strict_client:
+        strict_client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        refused = strict_client.post("/api/v1/jobs/createTask", json=body)
+        assert refused.status_code == 422
+        assert refused.json()["msg"].startswith("input.resolution: Extra inputs are not permitted")
+
+
+def test_numbers_are_numbers_in_every_state(client: TestClient) -> None:
+    """costTime and completeTime are integers (0 until the task finishes), never null."""
+    task_id = create(client, {"text": "slow", "sleep_s": 1})
+    early = record(client, task_id)
+    assert early["state"] != "success"
+    assert early["costTime"] == 0 and early["completeTime"] == 0
+    listed = client.get("/api/v1/jobs/list").json()["data"]["items"][0]
+    assert listed["taskId"] == task_id and listed["costTime"] == 0 and listed["completeTime"] == 0
+    done = wait_for(client, task_id)
+    assert isinstance(done["costTime"], int) and done["costTime"] > 0
+    assert isinstance(done["completeTime"], int) and done["completeTime"] >= done["createTime"]

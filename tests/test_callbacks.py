@@ -55,6 +55,12 @@ def test_success_and_failure_callbacks_are_kie_shaped_and_signed(
     failed = bad.json()
     assert failed["code"] == 501 and failed["data"]["failCode"] == "boom"
     assert failed["data"]["taskId"] == bad_id and failed["data"]["consumeCredits"] == 0
+    # One type per field in every callback: credits are floats, times integers.
+    for sent in (body, failed):
+        assert isinstance(sent["data"]["consumeCredits"], float)
+        assert isinstance(sent["data"]["remainedCredits"], float)
+        assert isinstance(sent["data"]["costTime"], int)
+        assert isinstance(sent["data"]["completeTime"], int)
 
     # kie's scheme: base64(HMAC-SHA256(key, taskId + "." + timestamp)), computed here by hand.
     timestamp = ok.headers["X-Webhook-Timestamp"]

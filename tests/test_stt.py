@@ -262,3 +262,20 @@ def test_speech_to_text_through_the_http_api(live_server: ServerProcess) -> None
         assert normalized(result["text"]) == normalized(BECKETT)
         assert result["language_code"] == "eng"
         assert result["words"][0]["type"] == "word" and result["words"][1]["type"] == "spacing"
+
+        # A file that is not audio fails the task; failMsg names the file, not its path.
+        notes = client.post(
+            "/api/file-stream-upload",
+            files={"file": ("notes.mp3", b"this is not audio " * 200, "audio/mpeg")},
+            data={"uploadPath": "audio"},
+        )
+        bad_id = create(
+            client,
+            {"audio_url": notes.json()["data"]["downloadUrl"]},
+            model="elevenlabs/speech-to-text",
+        )
+        failed = wait_for(client, bad_id, timeout_s=180)
+        assert failed["failCode"] == "invalid_audio", failed
+        assert "notes.mp3" in failed["failMsg"]
+        assert str(server.data_dir.resolve()) not in failed["failMsg"]
+        assert "/files/uploads/" not in failed["failMsg"], failed["failMsg"]

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = 200 * 1024 * 1024
     fetch_timeout_s: float = 120.0
     upload_max_bytes: int = 200 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024  # JSON request bodies (createTask, ...); not uploads
+    strict_input: bool = False  # refuse unknown input keys (422) instead of ignoring them
     retention_days: float = 14.0
 
     lease_s: float = 30.0  # a generating task whose lease lapses is retried or failed

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from genjobs import __version__
 from genjobs.api.auth import Authenticator
+from genjobs.api.body_limit import BodyLimit, upload_limits
 from genjobs.api.errors import install_error_handlers
 from genjobs.api.ratelimit import RateLimiter
 from genjobs.api.routers import account, files, jobs, models, system
@@ -127,6 +128,11 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        default_limit=settings.max_body_bytes,
+        by_path=upload_limits(settings.upload_max_bytes),
+    )
     # The routers' routes are added to the app itself, not through include_router: FastAPI
     # nests an included router and matches the path twice per request (about 12 us of
     # recordInfo's 60). The routes carry their full paths and tags, and the OpenAPI

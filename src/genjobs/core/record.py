@@ -20,18 +20,24 @@ RECORD_COLUMNS = {
     "completeTime": "complete_time",
     "progress": "progress",
 }
+# Numbers on the wire are always numbers: these two are 0 until the task finishes (kie's
+# typed clients parse them as integers in every state), and consumeCredits is a float.
+ZERO_UNTIL_FINISHED = frozenset({"cost_time", "complete_time"})
 
 
 def task_record(row: Mapping[Any, Any]) -> dict[str, Any]:
-    return {field: row[column] for field, column in RECORD_COLUMNS.items()}
+    return {
+        field: (row[column] or 0) if column in ZERO_UNTIL_FINISHED else row[column]
+        for field, column in RECORD_COLUMNS.items()
+    }
 
 
 def callback_body(row: Mapping[Any, Any], remained_credits: float | None) -> dict[str, Any]:
     """The POST body of a final callback: code 200 on success, 501 on failure."""
     success = row["state"] == "success"
     data = task_record(row)
-    data["consumeCredits"] = 0 if not success else round(row["price"], 4)
-    data["remainedCredits"] = None if remained_credits is None else round(remained_credits, 4)
+    data["consumeCredits"] = round(float(row["price"]), 4) if success else 0.0
+    data["remainedCredits"] = round(float(remained_credits or 0), 4)
     message = (
         "Generation completed successfully."
         if success

@@ -29,6 +29,8 @@ from genjobs.config import Settings, use_settings
 from genjobs.core.states import FailCode
 from genjobs.files.storage import Storage
 from genjobs.runtime.context import RunContext
+from genjobs.runtime.fail_message import public_fail_message
+from genjobs.runtime.inputs import validate_input
 from genjobs.runtime.model import TaskFailed
 from genjobs.runtime.registry import ModelRegistry
 
@@ -122,15 +124,19 @@ def worker_main(conn: Connection, settings: Settings, model_name: str) -> None:
             cancel_event=cancel_signal,
         )
         try:
-            result = model.run(model.input_schema.model_validate(raw_input), ctx)
+            # The API has applied GENJOBS_STRICT_INPUT already: keys it let through unknown
+            # are dropped here the same way.
+            model_input, _ = validate_input(model.input_schema, raw_input, strict=False)
+            result = model.run(model_input, ctx)
             channel.send("done", task_id, json.dumps(result, ensure_ascii=False), ctx.outputs)
         except TaskFailed as exc:
             _discard(storage, ctx)
-            channel.send("failed", task_id, exc.code, exc.message)
+            channel.send("failed", task_id, exc.code, public_fail_message(exc.message))
         except Exception as exc:
             _discard(storage, ctx)
             log.error("model %s failed on %s:\n%s", model_name, task_id, traceback.format_exc())
-            channel.send("failed", task_id, FailCode.MODEL_ERROR, f"{type(exc).__name__}: {exc}")
+            message = public_fail_message(f"{type(exc).__name__}: {exc}")
+            channel.send("failed", task_id, FailCode.MODEL_ERROR, message)
         finally:
             ctx.close()
 

@@ -23,11 +23,15 @@ from sqlalchemy import (
 )
 
 from genjobs.core.clock import now_ms
-from genjobs.core.record import RECORD_COLUMNS
+from genjobs.core.record import RECORD_COLUMNS, ZERO_UNTIL_FINISHED
 from genjobs.core.states import State
 from genjobs.store.database import Database
 from genjobs.store.prepared import Prepared
 from genjobs.store.tables import tasks
+
+# A list page stops early once its params, results and messages pass this many characters,
+# so a page of 100 large tasks cannot grow without bound.
+LIST_PAGE_MAX_BYTES = 4 * 1024 * 1024
 
 # What createTask stores; every other column starts at its server default.
 _NEW_TASK_COLUMNS = (
@@ -70,7 +74,14 @@ def enqueue_many(conn: Connection, ids: Sequence[str]) -> None:
 
 
 # The record selected under kie's field names, so the row is the record as it stands.
-_RECORD = select(*(tasks.c[column].label(field) for field, column in RECORD_COLUMNS.items()))
+_RECORD = select(
+    *(
+        (
+            func.coalesce(tasks.c[column], 0) if column in ZERO_UNTIL_FINISHED else tasks.c[column]
+        ).label(field)
+        for field, column in RECORD_COLUMNS.items()
+    )
+)
 _RECORD_BY_ID = Prepared(_RECORD.where(tasks.c.id == bindparam("task_id")))
 _RECORD_BY_ID_AND_OWNER = Prepared(
     _RECORD.where(tasks.c.id == bindparam("task_id"), tasks.c.owner_id == bindparam("owner"))
@@ -303,8 +314,19 @@ def list_page(
         )
     query = query.order_by(tasks.c.create_time.desc(), tasks.c.id.desc()).limit(limit + 1)
     rows = list(conn.execute(query).mappings())
+    page = _within_budget(rows[:limit])
     next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["create_time"], rows[-1]["id"])
-    return rows, next_cursor
+    if len(page) < len(rows):
+        next_cursor = encode_cursor(page[-1]["create_time"], page[-1]["id"])
+    return page, next_cursor
+
+
+def _within_budget(rows: list[RowMapping]) -> list[RowMapping]:
+    """The longest run of ``rows`` whose texts fit LIST_PAGE_MAX_BYTES (at least one row):
+    a page of large params or transcripts ends early and the cursor carries on from it."""
+    total = 0
+    for count, row in enumerate(rows):
+        total += len(row["param"]) + len(row["result_json"]) + len(row["fail_msg"])
+        if total > LIST_PAGE_MAX_BYTES and count > 0:
+            return rows[:count]
+    return rows

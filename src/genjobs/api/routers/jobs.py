@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated, Any
@@ -21,6 +22,7 @@ from genjobs import metrics
 from genjobs.api.auth import Principal, principal
 from genjobs.api.envelope import ok
 from genjobs.api.errors import describe_validation_errors
+from genjobs.api.input_files import check_input_files
 from genjobs.api.query import query_value
 from genjobs.api.request_route import RequestRoute
 from genjobs.api.services import Services, services
@@ -28,8 +30,10 @@ from genjobs.core.errors import ApiError, Code, invalid
 from genjobs.core.record import task_record
 from genjobs.core.states import FINAL_STATES, State
 from genjobs.files.fetch import FetchError, check_public_url
+from genjobs.runtime.inputs import validate_input
 from genjobs.store import deliveries, lifecycle, tasks
 
+log = logging.getLogger("genjobs.api")
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 Caller = Annotated[Principal, Depends(principal)]
 Svc = Annotated[Services, Depends(services)]
@@ -108,11 +112,14 @@ async def create_task(request: Request) -> JSONResponse:
     if model is None:
         raise invalid("model", f"unknown model {body.model!r}; see GET /api/v1/models")
     try:
-        model_input = model.input_schema.model_validate(body.input)
+        model_input, ignored = validate_input(
+            model.input_schema, body.input, strict=svc.settings.strict_input
+        )
     except ValidationError as exc:
         raise ApiError(
             Code.VALIDATION, describe_validation_errors(exc.errors(), prefix="input")
         ) from exc
+    await check_input_files(svc.db, svc.storage, caller, body.input)
     for field, url in (
         ("callBackUrl", body.callBackUrl),
         ("progressCallBackUrl", body.progressCallBackUrl),
@@ -137,7 +144,10 @@ async def create_task(request: Request) -> JSONResponse:
     if created:
         metrics.tasks_created.labels(model.name).inc()
         await svc.dispatcher.submit(task_id, model.name)
-    return ok({"taskId": task_id})
+    if not ignored:
+        return ok({"taskId": task_id})
+    log.info("task %s: ignored unknown input keys %s", task_id, ", ".join(ignored))
+    return ok({"taskId": task_id, "ignoredInputKeys": [f"input.{key}" for key in ignored]})
 
 
 def _create_once(conn: Connection, new: lifecycle.NewTask) -> tuple[str, bool]:
