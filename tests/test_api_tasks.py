@@ -138,7 +138,7 @@ def test_validation_errors_name_the_field(client: TestClient) -> None:
     assert "input.sleep_s" in error(
         {"model": "genjobs/echo", "input": {"text": "x", "sleep_s": -1}}
     )
-    assert "input.colour" in error({"model": "genjobs/echo", "input": {"text": "x", "colour": 1}})
+    assert "input.crash" in error({"model": "genjobs/echo", "input": {"text": "x", "crash": "?"}})
     assert error(
         {"model": "genjobs/echo", "input": {"text": "x"}, "callBackUrl": "ftp://example.com/cb"}
     ).startswith("callBackUrl: must be an http or https URL")

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from genjobs import __version__
+from genjobs.api import openapi
 from genjobs.api.auth import Authenticator
 from genjobs.api.body_limit import BodyLimit, upload_limits
 from genjobs.api.errors import install_error_handlers
@@ -139,4 +140,5 @@ def create_app(settings: Settings) -> FastAPI:
     # document is the same either way. Jobs first: the routes clients poll match soonest.
     for router in (jobs.router, files.router, account.router, models.router, system.router):
         app.router.routes.extend(router.routes)
+    openapi.install(app)
     return app

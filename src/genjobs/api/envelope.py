@@ -4,6 +4,7 @@ Clients in the wild read either ``msg`` or ``message``, so both carry the same t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -17,5 +18,5 @@ def ok(data: Any = None, message: str = "success") -> JSONResponse:
     return JSONResponse(envelope(200, message, data))
 
 
-def failure(code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def failure(code: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(envelope(code, message), status_code=code, headers=headers)

@@ -54,7 +54,9 @@ def install_error_handlers(app: FastAPI) -> None:
         message = str(exc.detail)
         if code == 405:
             message = "method not allowed on this endpoint"
-        return failure(code, message)
+        if code == 400:  # a body FastAPI could not parse: kie calls that a validation error
+            code, message = Code.VALIDATION, f"body: {message}"
+        return failure(code, message, exc.headers)  # e.g. the 405's Allow
 
     async def outage(request: Request, exc: Exception) -> JSONResponse:
         # Registered for these classes by name (not only through the catch-all below), so

@@ -31,7 +31,10 @@ class FetchTooLarge(FetchError):
 
 def check_public_url(url: str, allow_private: bool) -> None:
     """Raise FetchError unless ``url`` is http(s) and resolves to public addresses only."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unbalanced "[" in the host
+        raise FetchError("is not a valid URL") from exc
     if parts.scheme not in ("http", "https"):
         raise FetchError("must be an http or https URL")
     host = parts.hostname
@@ -81,6 +84,8 @@ def open_stream(
                     return
             except httpx.HTTPError as exc:
                 raise FetchError(f"could not be downloaded: {exc}") from exc
+            except (httpx.InvalidURL, ValueError) as exc:  # e.g. a host name too long
+                raise FetchError("is not a valid URL") from exc
         raise FetchError(f"redirected more than {MAX_REDIRECTS} times")
 
 

@@ -130,11 +130,15 @@ class Storage:
         if expires < time.time():
             return False
         expected = self._signature(kind, token, name, expires)
-        return hmac.compare_digest(expected, signature)
+        # As bytes: compare_digest refuses a str with non-ASCII characters (a 500 before).
+        return hmac.compare_digest(expected.encode(), signature.encode())
 
     def parse_link(self, url: str) -> tuple[str, str, str] | None:
         """(kind, token, name) when ``url`` points at a file of this service, else None."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # e.g. an unbalanced "[" in the host: not a link at all
+            return None
         if parts.netloc != self._base_netloc:
             return None
         match = _LINK_PATH.match(unquote(parts.path))

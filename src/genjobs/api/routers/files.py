@@ -15,6 +15,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field, field_validator
+from pydantic.config import JsonDict
 from sqlalchemy import Connection
 
 from genjobs.api.auth import Principal, principal
@@ -30,29 +31,49 @@ Caller = Annotated[Principal, Depends(principal)]
 Svc = Annotated[Services, Depends(services)]
 DOWNLOAD_LINK_TTL_S = 20 * 60
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?:;[\w=.-]+)*;base64,", re.I)
-_UPLOAD_PATH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+# Published in the schema: an optional data-URL prefix, then whole, non-empty base64.
+_BASE64_SCHEMA: JsonDict = {
+    "pattern": r"^(data:([A-Za-z0-9_.+-]+/[A-Za-z0-9_.+-]+)?(;[A-Za-z0-9_=.-]+)*;base64,)?"
+    r"([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$"
+}
+_HTTP_URL_SCHEMA: JsonDict = {"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s]+"}
+# uploadPath is a label shown back in filePath (files are stored under random tokens, never
+# under it): letters, digits, '.', '_', '-' and '/', not only slashes. Published in the
+# schema; checked by hand so that the message reads as a rule.
+_UPLOAD_PATH_PATTERN = "^[A-Za-z0-9._/-]*[A-Za-z0-9._-][A-Za-z0-9._/-]*$"
+UPLOAD_PATH_SCHEMA: JsonDict = {"pattern": _UPLOAD_PATH_PATTERN, "minLength": 1, "maxLength": 200}
+_UPLOAD_PATH = re.compile(_UPLOAD_PATH_PATTERN)
 
 
 def _check_upload_path(value: str) -> str:
-    value = value.strip().strip("/")
-    if not _UPLOAD_PATH.match(value) or ".." in value.split("/"):
+    if len(value) > 200 or not _UPLOAD_PATH.match(value):
         raise ValueError(
-            "must be 1-200 characters of letters, digits, '.', '_', '-' and '/' without '..'"
+            "must be 1-200 characters of letters, digits, '.', '_', '-' and '/', not only slashes"
         )
-    return value
+    return value.strip("/")
 
 
 class UrlUploadBody(BaseModel):
-    fileUrl: str = Field(min_length=1, max_length=2000, description="http(s) URL to fetch.")
-    uploadPath: str = Field(description="Folder the file is filed under, e.g. `images/user`.")
+    fileUrl: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="http(s) URL to fetch.",
+        json_schema_extra=_HTTP_URL_SCHEMA,
+    )
+    uploadPath: str = Field(
+        description="Folder the file is filed under, e.g. `images/user`.",
+        json_schema_extra=UPLOAD_PATH_SCHEMA,
+    )
     fileName: str | None = Field(default=None, max_length=200)
 
     _path = field_validator("uploadPath")(_check_upload_path)
 
 
 class Base64UploadBody(BaseModel):
-    base64Data: str = Field(min_length=1, description="Plain base64 or a data URL.")
-    uploadPath: str
+    base64Data: str = Field(
+        min_length=1, description="Plain base64 or a data URL.", json_schema_extra=_BASE64_SCHEMA
+    )
+    uploadPath: str = Field(json_schema_extra=UPLOAD_PATH_SCHEMA)
     fileName: str | None = Field(default=None, max_length=200)
 
     _path = field_validator("uploadPath")(_check_upload_path)
@@ -102,7 +123,7 @@ async def stream_upload(
     caller: Caller,
     svc: Svc,
     file: Annotated[UploadFile, File(description="The file.")],
-    uploadPath: Annotated[str, Form(max_length=200)],
+    uploadPath: Annotated[str, Form(json_schema_extra=UPLOAD_PATH_SCHEMA)],
     fileName: Annotated[str | None, Form(max_length=200)] = None,
 ) -> JSONResponse:
     try:
@@ -170,8 +191,8 @@ async def base64_upload(body: Base64UploadBody, caller: Caller, svc: Svc) -> JSO
 @router.post("/api/v1/common/download-url", summary="A temporary (20 min) download link")
 async def download_url(body: DownloadUrlBody, caller: Caller, svc: Svc) -> JSONResponse:
     parsed = svc.storage.parse_link(body.url)
-    if parsed is None:
-        raise invalid("url", "is not a file link of this service")
+    if parsed is None:  # no file of ours has that address
+        raise ApiError(Code.NOT_FOUND, "url: file not found: not a file link of this service")
     kind, token, name = parsed
 
     def owned(conn: Connection) -> bool:

@@ -221,7 +221,10 @@ async def list_tasks(
     state: Annotated[State | None, Query(description="Only tasks in this state.")] = None,
     model: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=tasks.CURSOR_PATTERN, description="nextCursor of the previous page."),
+    ] = None,
 ) -> JSONResponse:
     try:
         position = tasks.decode_cursor(cursor) if cursor else None

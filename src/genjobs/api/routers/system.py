@@ -36,7 +36,12 @@ async def healthz(svc: Svc) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics (admin key)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (admin key)",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def prometheus(caller: Annotated[Principal, Depends(principal)], svc: Svc) -> Response:
     if not caller.is_admin:
         raise ApiError(Code.NOT_FOUND, "not found")
