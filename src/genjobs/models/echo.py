@@ -24,6 +24,12 @@ class EchoInput(BaseModel):
         max_length=64,
         description="When set, the task fails with this failCode after the sleep.",
     )
+    repeat: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="resultObject.text is `text` this many times (large results, for tests).",
+    )
     crash: bool = Field(
         default=False,
         description="When true, the worker process dies mid-run (tests crash isolation).",
@@ -47,4 +53,4 @@ class EchoModel(Model[EchoInput]):
             os._exit(3)
         if input.fail:
             raise TaskFailed(input.fail, f"echo was asked to fail with {input.fail!r}")
-        return {"resultObject": {"text": input.text}}
+        return {"resultObject": {"text": input.text * input.repeat}}

@@ -2,8 +2,15 @@
 
 Each process hosts one model (loaded once) and runs one task at a time, so a model's
 ``concurrency`` is the number of its processes. The parent talks to a process over a
-pipe, read by the event loop itself when it is readable (no reader thread: handing each
+socket pair owned by the event loop (an asyncio protocol, no reader thread: handing each
 message from a thread to the loop cost more than the rest of a short task's round trip).
+
+The loop must own the socket: uvloop's readers put it into non-blocking mode, and a
+blocking-style ``Connection.recv()`` of a message larger than the socket buffer then
+failed with BlockingIOError whenever the child had not yet written the rest (under CPU
+load), which looked like the worker's death: the parent closed its end and the child died
+of a broken pipe sending its result. The protocol gathers whatever bytes arrive and cuts
+them into messages itself; its writes are buffered, so a large input is never cut short.
 """
 
 from __future__ import annotations
@@ -11,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import pickle
-from multiprocessing.connection import Connection
+import socket
+import struct
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -22,40 +31,84 @@ from genjobs.runtime.worker_process import worker_main
 log = logging.getLogger("genjobs.pool")
 _spawn = multiprocessing.get_context("spawn")  # never fork a process that has threads
 DEAD = ("dead",)
+# multiprocessing.Connection's framing, which the child's send_bytes/recv speak: a 4-byte
+# big-endian signed length, or -1 and then an 8-byte length for messages of 2 GiB or more.
+_SHORT = struct.Struct("!i")
+_LONG = struct.Struct("!Q")
+_SHORT_MAX = 0x7FFFFFFF
+
+
+def frame(message: tuple[Any, ...]) -> bytes:
+    # Plain pickle, not Connection.send: its ForkingPickler (which can pass sockets and file
+    # descriptors) copies a dispatch table for every message.
+    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    if len(data) > _SHORT_MAX:
+        return _SHORT.pack(-1) + _LONG.pack(len(data)) + data
+    return _SHORT.pack(len(data)) + data
+
+
+class _PipeProtocol(asyncio.Protocol):
+    """The parent's end: whole messages into ``worker.messages``, EOF as the death."""
+
+    def __init__(self, worker: WorkerProcess) -> None:
+        self._worker = worker
+        self._buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        while len(buffer) >= _SHORT.size:
+            (size,) = _SHORT.unpack_from(buffer)
+            header = _SHORT.size
+            if size == -1:
+                if len(buffer) < _SHORT.size + _LONG.size:
+                    return
+                (size,) = _LONG.unpack_from(buffer, _SHORT.size)
+                header += _LONG.size
+            if len(buffer) < header + size:
+                return  # the rest of this message is still on its way
+            message = pickle.loads(memoryview(buffer)[header : header + size])
+            del buffer[: header + size]
+            self._worker.messages.put_nowait(message)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._worker.pipe_closed()
 
 
 class WorkerProcess:
-    def __init__(self, model_name: str, settings: Settings) -> None:
+    def __init__(self, model_name: str, process: BaseProcess) -> None:
         self.model_name = model_name
+        self.process = process
+        self.messages: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        self._transport: asyncio.Transport | None = None
+        self._killed = False
+
+    @classmethod
+    async def spawn(cls, model_name: str, settings: Settings) -> WorkerProcess:
         parent_conn, child_conn = _spawn.Pipe()
-        self._conn: Connection = parent_conn
-        self.process: BaseProcess = _spawn.Process(
+        process = _spawn.Process(
             target=worker_main,
             args=(child_conn, settings, model_name),
             name=f"genjobs-worker[{model_name}]",
             daemon=True,
         )
-        self.process.start()
+        process.start()
         child_conn.close()
-        self.messages: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
-        self._killed = False
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(self._conn.fileno(), self._read)
+        worker = cls(model_name, process)
+        # The pipe is a socket pair: the loop takes a socket of its own on the parent's end.
+        sock = socket.socket(fileno=os.dup(parent_conn.fileno()))
+        parent_conn.close()
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.connect_accepted_socket(lambda: _PipeProtocol(worker), sock)
+        worker._transport = transport
+        return worker
 
     @property
     def pid(self) -> int | None:
         return self.process.pid
 
-    def _read(self) -> None:
-        # One message per call (the loop calls again while the pipe stays readable). The
-        # child writes a message whole, so once the pipe is readable recv() returns after
-        # at most the time the child takes to write the rest of it.
-        try:
-            self.messages.put_nowait(self._conn.recv())
-        except (EOFError, OSError):
-            self._loop.remove_reader(self._conn.fileno())
-            self._conn.close()
-            self._loop.create_task(self._report_death())
+    def pipe_closed(self) -> None:
+        asyncio.get_running_loop().create_task(self._report_death())
 
     async def _report_death(self) -> None:
         # Joined off the loop: the exit code (for the task's failMsg) may take a moment.
@@ -68,13 +121,12 @@ class WorkerProcess:
         return not self._killed and self.process.is_alive()
 
     def send(self, *message: Any) -> bool:
-        try:
-            # Plain pickle, not Connection.send: its ForkingPickler (which can pass sockets
-            # and file descriptors) copies a dispatch table for every message.
-            self._conn.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
-            return True
-        except (OSError, ValueError):
+        """Queue a message to the process; False when its pipe is already closed."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
             return False
+        transport.write(frame(message))
+        return True
 
     def kill(self) -> None:
         self._killed = True
@@ -110,7 +162,7 @@ class ModelPool:
             worker = self._idle.pop()
             if worker.alive():
                 return worker
-        worker = WorkerProcess(self.model_name, self._settings)
+        worker = await WorkerProcess.spawn(self.model_name, self._settings)
         try:
             async with asyncio.timeout(setup_timeout_s):
                 message = await worker.messages.get()
