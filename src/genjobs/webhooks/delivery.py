@@ -11,7 +11,6 @@ import random
 import time
 from functools import partial
 
-import anyio.to_thread
 import httpx
 from sqlalchemy import RowMapping
 
@@ -19,7 +18,7 @@ from genjobs import metrics
 from genjobs.config import Settings
 from genjobs.core.clock import now_ms
 from genjobs.dispatch.events import TaskEvents
-from genjobs.files.fetch import FetchError, check_public_url
+from genjobs.files.fetch import FetchError, async_fetch_client, check_http_url
 from genjobs.store import deliveries
 from genjobs.store.database import Database
 from genjobs.webhooks.signing import signature_headers
@@ -43,8 +42,11 @@ class Deliverer:
         self._sending: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(
-            timeout=self._settings.callback_timeout_s, follow_redirects=False
+        # Callback URLs are the caller's: the same guard as inputs, pinned to the checked
+        # addresses, and no redirects followed.
+        async with async_fetch_client(
+            allow_private=self._settings.allow_private_urls,
+            timeout_s=self._settings.callback_timeout_s,
         ) as client:
             while True:
                 try:
@@ -92,17 +94,20 @@ class Deliverer:
         error = ""
         started = time.monotonic()
         try:
-            await anyio.to_thread.run_sync(
-                check_public_url, delivery["url"], self._settings.allow_private_urls
-            )
+            check_http_url(delivery["url"])
             response = await client.post(delivery["url"], content=body, headers=headers)
             status_code = response.status_code
             if not response.is_success:
                 error = f"the receiver answered HTTP {status_code}"
-        except FetchError as exc:
+        except FetchError as exc:  # not http(s), or the client's guard refused the address
             error = f"callback URL refused: {exc}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except (httpx.InvalidURL, ValueError) as exc:
+            # Not HTTPError: a URL httpx cannot send (a host too long or not IDNA-encodable
+            # raises UnicodeError). Recorded like any failure, or the delivery would be
+            # claimed again after every lease, forever.
+            error = f"callback URL refused: is not a valid URL ({exc})"
         delivered = not error
         attempts = delivery["attempts"] + 1
         retry_at = None
