@@ -99,7 +99,12 @@ class WorkerProcess:
         sock = socket.socket(fileno=os.dup(parent_conn.fileno()))
         parent_conn.close()
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.connect_accepted_socket(lambda: _PipeProtocol(worker), sock)
+        try:
+            transport, _ = await loop.connect_accepted_socket(lambda: _PipeProtocol(worker), sock)
+        except BaseException:
+            # Cancelled (shutdown) or refused: nobody would ever kill the started process.
+            worker.kill()
+            raise
         worker._transport = transport
         return worker
 
