@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +32,44 @@ def client(live_server: ServerProcess) -> Client:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+class FileHost:
+    """Another origin than the service (as kie.ai's CDN is for its results): serves
+    ``body`` under the name ``disposition_name`` and keeps each request's headers."""
+
+    def __init__(self, body: bytes, disposition_name: str) -> None:
+        self.requests: list[dict[str, str]] = []
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                host.requests.append(dict(self.headers))
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header(
+                    "Content-Disposition", f'attachment; filename="{disposition_name}"'
+                )
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def file_host() -> Iterator[FileHost]:
+    host = FileHost(b"cdn bytes", "../named by server.mp4")
+    yield host
+    host.close()
 
 
 def test_run_wait_and_read_results(client: Client) -> None:
@@ -92,6 +136,56 @@ def test_upload_and_download(client: Client, tmp_path: Path) -> None:
     assert client.download(from_bytes.download_url, tmp_path / "dir").read_bytes() == b"raw"
 
 
+def test_download_dest_is_a_folder_when_it_ends_with_a_slash(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uploaded = client.upload_file(b"result bytes", "docs", file_name="clip one.mp4")
+    monkeypatch.chdir(tmp_path)
+    # As the README has it: "out/" does not exist yet; it is made, and the file put in it.
+    saved = client.download(uploaded.download_url, "out/")
+    assert saved == Path("out", "clip one.mp4") and saved.read_bytes() == b"result bytes"
+    assert (tmp_path / "out").is_dir()
+    nested = client.download(uploaded.download_url, f"a{os.sep}b{os.sep}")
+    assert nested == Path("a", "b", "clip one.mp4") and nested.is_file()
+    # Without a slash: an existing folder is still a folder, anything else a file path.
+    assert client.download(uploaded.download_url, "out") == Path("out", "clip one.mp4")
+    as_file = client.download(uploaded.download_url, tmp_path / "x" / "y" / "renamed.bin")
+    assert as_file.read_bytes() == b"result bytes"
+    assert sorted(p.name for p in (tmp_path / "x" / "y").iterdir()) == ["renamed.bin"]
+
+
+def test_download_from_another_host(client: Client, file_host: FileHost, tmp_path: Path) -> None:
+    saved = client.download(f"{file_host.url}/opaque/v1?sig=abc", f"{tmp_path}/cdn/")
+    # The server's name wins over the URL's; only its last part, so it stays in the folder.
+    assert saved == tmp_path / "cdn" / "named by server.mp4"
+    assert saved.read_bytes() == b"cdn bytes"
+    # The service's API key is not sent to a host that is not the service.
+    assert [r.get("Authorization") for r in file_host.requests] == [None]
+
+
+def test_task_times_are_none_until_finished_and_ignored_keys_are_logged(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="genjobs.client"):
+        task_id = client.create_task("genjobs/echo", {"text": "x", "sleep_s": 2, "colour": 1})
+    assert f"task {task_id}: the model does not take (and ignored) input.colour" in caplog.text
+    running = client.get_task(task_id)
+    assert running.raw["costTime"] == 0 and running.raw["completeTime"] == 0
+    assert (running.cost_time, running.complete_time) == (None, None)
+    assert running.create_time is not None and running.create_time > 0
+    done = client.wait(task_id, timeout=30)
+    assert done.cost_time is not None and done.cost_time >= 2000
+    assert done.complete_time is not None and done.complete_time >= done.create_time
+
+
+def test_wait_reports_each_update(client: Client) -> None:
+    seen: list[tuple[str, int]] = []
+    task_id = client.create_task("genjobs/echo", {"text": "x", "sleep_s": 1})
+    task = client.wait(task_id, on_update=lambda t: seen.append((t.state, t.progress)))
+    assert seen[-1] == ("success", 100) and task.succeeded
+    assert any(state == "generating" and 0 < progress < 100 for state, progress in seen)
+
+
 def test_models_catalogue(client: Client) -> None:
     names = {model["name"] for model in client.models()}
     assert {"genjobs/echo", "elevenlabs/speech-to-text", "sora-2-pro-storyboard"} <= names
@@ -114,6 +208,11 @@ async def test_async_client(live_server: ServerProcess, tmp_path: Path) -> None:
         uploaded = await client.upload_file(b"async bytes", "docs", file_name="a.txt")
         saved = await client.download(uploaded.download_url, tmp_path / "a.txt")
         assert saved.read_bytes() == b"async bytes"
+        into = await client.download(uploaded.download_url, f"{tmp_path}/new/folder/")
+        assert into == tmp_path / "new" / "folder" / "a.txt" and into.read_bytes() == b"async bytes"
+        updates: list[int] = []
+        waited = await client.wait(task.task_id, on_update=lambda t: updates.append(t.progress))
+        assert waited.succeeded and updates == [100]
         listed = [t.task_id async for t in client.iter_tasks(model="genjobs/echo")]
         assert task.task_id in listed
         assert await client.credit() > 0

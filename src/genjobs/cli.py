@@ -7,7 +7,7 @@ import json
 import logging
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
@@ -16,6 +16,9 @@ from pydantic_settings import SettingsError
 from genjobs import __version__
 from genjobs.client.commands import register as register_client_commands
 from genjobs.config import Settings, use_settings
+
+if TYPE_CHECKING:
+    from genjobs.store.database import Database
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -128,16 +131,55 @@ def worker(data_dir: Path | None) -> None:
 
 @main.group()
 def keys() -> None:
-    """Manage API keys (stored hashed, each with a credit balance)."""
+    """Manage API keys (stored hashed, each with a credit balance).
+
+    These commands open the service's database directly, not through the API: run them
+    with the server's data dir (--data-dir, or GENJOBS_DATA_DIR; default ./genjobs-data,
+    relative to the current directory) or with GENJOBS_DATABASE_URL set to the server's
+    database (PostgreSQL), which takes precedence. Each prints the database it used to
+    stderr."""
 
 
-def _open(data_dir: Path | None) -> Any:
+def _open(data_dir: Path | None) -> tuple[Database, Settings]:
+    """The keys' database, named on stderr: a wrong data dir would otherwise silently
+    manage a fresh database that no server reads."""
     from genjobs.api.app import open_database
 
-    return open_database(_settings(data_dir=data_dir))
+    settings = _settings(data_dir=data_dir)
+    click.echo(f"genjobs keys: {_describe_database(settings, data_dir)}", err=True)
+    return open_database(settings), settings
 
 
-data_dir_option = click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+def _describe_database(settings: Settings, data_dir: Path | None) -> str:
+    if settings.database_url:
+        return f"database {_without_password(settings.database_url)} (GENJOBS_DATABASE_URL)"
+    folder = settings.data_dir.resolve()
+    path = folder / "genjobs.db"
+    notes = []
+    if data_dir is None and settings.data_dir == Settings.model_fields["data_dir"].default:
+        notes.append("the default data dir; --data-dir or GENJOBS_DATA_DIR choose another")
+    if not path.exists():
+        notes.append("a new database: no server has used this data dir yet")
+    return f"data dir {folder}, database {path}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparsable URL)"
+
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The server's data dir [env GENJOBS_DATA_DIR, default ./genjobs-data]; "
+    "GENJOBS_DATABASE_URL, when set, names the database instead.",
+)
 
 
 @keys.command("create")
@@ -149,8 +191,7 @@ def keys_create(name: str, credits_: float | None, admin: bool, data_dir: Path |
     """Create a key and print it (shown once)."""
     from genjobs.store import keys as store
 
-    db = _open(data_dir)
-    settings = _settings(data_dir=data_dir)
+    db, settings = _open(data_dir)
     balance = credits_ if credits_ is not None else settings.default_credits
     key_id, raw_key = db.run_sync(
         lambda conn: store.create_key(conn, name=name, credits=balance, is_admin=admin)
@@ -164,7 +205,8 @@ def keys_list(data_dir: Path | None) -> None:
     """List keys (never the keys themselves)."""
     from genjobs.store import keys as store
 
-    for row in _open(data_dir).run_sync(store.list_keys):
+    db, _ = _open(data_dir)
+    for row in db.run_sync(store.list_keys):
         status = "revoked" if row["revoked_at"] else "active"
         role = "admin" if row["is_admin"] else "user"
         click.echo(f"{row['id']}\t{role}\t{status}\t{row['credits']:g}\t{row['name']}")
@@ -177,7 +219,8 @@ def keys_revoke(key_id: str, data_dir: Path | None) -> None:
     """Revoke a key by its id (effective within 5 s on running servers)."""
     from genjobs.store import keys as store
 
-    if not _open(data_dir).run_sync(lambda conn: store.revoke(conn, key_id)):
+    db, _ = _open(data_dir)
+    if not db.run_sync(lambda conn: store.revoke(conn, key_id)):
         raise click.ClickException(f"no active key with id {key_id}")
     click.echo(f"revoked {key_id}")
 
@@ -190,7 +233,8 @@ def keys_set_credits(key_id: str, credits_: float, data_dir: Path | None) -> Non
     """Set a key's credit balance."""
     from genjobs.store import keys as store
 
-    if not _open(data_dir).run_sync(lambda conn: store.set_credits(conn, key_id, credits_)):
+    db, _ = _open(data_dir)
+    if not db.run_sync(lambda conn: store.set_credits(conn, key_id, credits_)):
         raise click.ClickException(f"no key with id {key_id}")
     click.echo(f"{key_id} now has {credits_:g} credits")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +55,30 @@ class AsyncClient:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         body = core.create_body(model, input, callback_url, progress_callback_url)
         data = await self._call("POST", "/api/v1/jobs/createTask", json=body, headers=headers)
-        return str(data["taskId"])
+        return core.created_task_id(data)
 
     async def get_task(self, task_id: str) -> Task:
         return Task.from_record(
             await self._call("GET", "/api/v1/jobs/recordInfo", params={"taskId": task_id})
         )
 
-    async def wait(self, task_id: str, timeout: float = 600.0, poll_interval: float = 0.5) -> Task:
-        """The task once it is finished (success or fail); TaskTimeoutError after ``timeout``."""
+    async def wait(
+        self,
+        task_id: str,
+        timeout: float = 600.0,
+        poll_interval: float = 0.5,
+        on_update: Callable[[Task], object] | None = None,
+    ) -> Task:
+        """The task once it is finished (success or fail); TaskTimeoutError after ``timeout``.
+        ``on_update`` is called with each record seen on the way (progress displays)."""
         deadline = time.monotonic() + timeout
-        task = await self._follow_stream(task_id, deadline)
+        notify = on_update or core.ignore_update
+        task = await self._follow_stream(task_id, deadline, notify)
         if task is not None and task.is_finished:
             return task
         for delay in core.poll_delays(poll_interval):
             task = await self.get_task(task_id)
+            notify(task)
             if task.is_finished:
                 return task
             remaining = deadline - time.monotonic()
@@ -78,7 +87,9 @@ class AsyncClient:
             await asyncio.sleep(min(delay, remaining))
         raise AssertionError("unreachable")
 
-    async def _follow_stream(self, task_id: str, deadline: float) -> Task | None:
+    async def _follow_stream(
+        self, task_id: str, deadline: float, notify: Callable[[Task], object]
+    ) -> Task | None:
         """Follow the SSE stream until a final state; None when the server has none."""
         try:
             async with self._http.stream(
@@ -100,6 +111,7 @@ class AsyncClient:
                         continue
                     record = core.parse_sse_data(line)
                     task = Task.from_record(record)
+                    notify(task)
                     if task.is_finished or time.monotonic() > deadline:
                         break
                 return task
@@ -165,20 +177,30 @@ class AsyncClient:
         return str(await self._call("POST", "/api/v1/common/download-url", json={"url": url}))
 
     async def download(self, url: str, dest: str | Path) -> Path:
-        """Save a result or upload link to ``dest`` (a file, or a directory to put it in)."""
-        target = Path(dest)
-        if target.is_dir():
-            target = target / (url.split("?")[0].rsplit("/", 1)[-1] or "download")
+        """Save a result or upload link; returns the file's path. A ``dest`` string ending
+        with a slash (a Path cannot), or an existing folder, is a folder (made if missing;
+        the file is named as the server names it, else by the URL); any other ``dest`` is
+        the file's path (its folders made if missing)."""
         try:
-            async with self._http.stream("GET", url) as response:
-                if response.status_code != 200:
-                    await response.aread()
-                    core.unwrap(response)
-                with target.open("wb") as out:
-                    async for chunk in response.aiter_bytes():
-                        out.write(chunk)
+            response = await self._http.send(
+                core.download_request(self._http, url), stream=True, follow_redirects=True
+            )
+            try:
+                return await self._save(response, dest)
+            finally:
+                await response.aclose()
         except httpx.HTTPError as exc:
             raise core.connection_error(exc, url) from exc
+
+    @staticmethod
+    async def _save(response: httpx.Response, dest: str | Path) -> Path:
+        if response.status_code != 200:
+            await response.aread()
+            core.unwrap(response)
+        target = core.download_target(dest, str(response.url), response.headers)
+        with core.partial_file(target) as out:
+            async for chunk in response.aiter_bytes():
+                out.write(chunk)
         return target
 
     async def models(self) -> list[dict[str, Any]]:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,7 +41,8 @@ def api(base_url: str | None, api_key: str | None) -> Iterator[Client]:
         with Client(base_url=base_url, api_key=api_key) as client:
             yield client
     except GenjobsError as exc:
-        click.echo(f"error: {exc.message if exc.code else exc}", err=True)
+        # Code 0 is the SDK's own (unreachable, timed out), not one the server answered.
+        click.echo(f"error: {exc if exc.code else exc.message}", err=True)
         sys.exit(EXIT_TIMEOUT if isinstance(exc, TaskTimeoutError) else EXIT_API_ERROR)
 
 
@@ -51,13 +54,97 @@ def _task_json(task: Task) -> dict[str, Any]:
     return task.raw
 
 
-def parse_input(pairs: tuple[str, ...], inline: str | None, file: Path | None) -> dict[str, Any]:
-    """--input JSON, --input-file, then key=value pairs (values parsed as JSON if they are)."""
-    data: dict[str, Any] = {}
-    if file is not None:
-        data.update(json.loads(file.read_text()))
-    if inline:
-        data.update(json.loads(inline))
+# The fields of a kie createTask body; an --input-file may hold a whole body.
+CREATE_TASK_FIELDS = frozenset({"model", "input", "callBackUrl", "progressCallBackUrl"})
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    model: str
+    input: dict[str, Any]
+    callback_url: str | None
+    progress_callback_url: str | None
+
+
+def task_request(
+    model: str | None,
+    pairs: tuple[str, ...],
+    inline: str | None,
+    file: Path | None,
+    callback_url: str | None,
+) -> TaskRequest:
+    """The task to create from the command line: MODEL, --input-file (an input object or a
+    whole createTask body), --input, key=value pairs and --callback-url."""
+    if model is not None and "=" in model:  # MODEL left out: click took the first pair
+        pairs = (model, *pairs)
+        model = None
+    body = read_input_file(file) if file is not None else {"input": {}}
+    return TaskRequest(
+        model=_choose_model(model, body.get("model"), file),
+        input={**body["input"], **parse_input(pairs, inline)},
+        callback_url=callback_url or _optional_str(body, "callBackUrl", file),
+        progress_callback_url=_optional_str(body, "progressCallBackUrl", file),
+    )
+
+
+def read_input_file(file: Path) -> dict[str, Any]:
+    """The file as a createTask body; a bare input object becomes ``{"input": ...}``."""
+    data = _json_object(file.read_text(), f"--input-file {file}")
+    if not _is_create_task_body(data):
+        return {"input": data}
+    unknown = sorted(set(data) - CREATE_TASK_FIELDS)
+    if unknown:
+        raise click.UsageError(
+            f"--input-file {file}: a createTask body has no field {', '.join(unknown)} "
+            f"(its fields: {', '.join(sorted(CREATE_TASK_FIELDS))})"
+        )
+    return data
+
+
+def _is_create_task_body(data: dict[str, Any]) -> bool:
+    # A model's input may in principle have a field named "input"; a body has it as an
+    # object beside kie's required "model", or beside nothing but createTask's own fields.
+    return isinstance(data.get("input"), dict) and (
+        "model" in data or data.keys() <= CREATE_TASK_FIELDS
+    )
+
+
+def _choose_model(given: str | None, in_file: Any, file: Path | None) -> str:
+    if in_file is not None and not isinstance(in_file, str):
+        raise click.UsageError(f"--input-file {file}: model must be a string")
+    if given and in_file and given != in_file:
+        raise click.UsageError(
+            f"MODEL {given} conflicts with the model in --input-file {file} ({in_file}): "
+            "leave MODEL out or make them agree"
+        )
+    chosen = given or in_file
+    if not chosen:
+        raise click.UsageError(
+            "missing MODEL: give it, or an --input-file with a createTask body naming it"
+        )
+    return chosen
+
+
+def _optional_str(body: dict[str, Any], field: str, file: Path | None) -> str | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise click.UsageError(f"--input-file {file}: {field} must be a string")
+    return value or None
+
+
+def _json_object(text: str, source: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise click.UsageError(f"{source}: not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise click.UsageError(f"{source}: expected a JSON object")
+    return value
+
+
+def parse_input(pairs: tuple[str, ...], inline: str | None) -> dict[str, Any]:
+    """--input JSON, then key=value pairs (values parsed as JSON if they are)."""
+    data = _json_object(inline, "--input") if inline else {}
     for pair in pairs:
         key, separator, value = pair.partition("=")
         if not separator or not key:
@@ -88,23 +175,42 @@ def upload_local_files(client: Client, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _wait_with_progress(client: Client, task_id: str, timeout: float, quiet: bool) -> Task:
-    if quiet or not sys.stderr.isatty():
+    """Wait, showing progress on stderr: a bar on a terminal, plain lines in logs (CI)."""
+    if quiet:
         return client.wait(task_id, timeout=timeout)
-    # Interactive: poll and draw a bar on stderr.
+    if not sys.stderr.isatty():
+        return client.wait(task_id, timeout=timeout, on_update=ProgressLines())
     with click.progressbar(length=100, label=task_id[:12], file=sys.stderr) as bar:
-        import time
-
-        deadline = time.monotonic() + timeout
         shown = 0
-        while True:
-            task = client.get_task(task_id)
+
+        def advance(task: Task) -> None:
+            nonlocal shown
             bar.update(task.progress - shown)
             shown = task.progress
-            if task.is_finished:
-                return task
-            if time.monotonic() > deadline:
-                raise TaskTimeoutError(task_id, timeout)
-            time.sleep(0.5)
+
+        return client.wait(task_id, timeout=timeout, on_update=advance)
+
+
+class ProgressLines:
+    """``task <id>: generating 40%`` lines: one on each change of state, and on a change of
+    progress at most once per ``interval_s``, so a log shows progress without a flood."""
+
+    def __init__(self, interval_s: float = 1.0) -> None:
+        self.interval_s = interval_s
+        self._shown: tuple[str, int] | None = None
+        self._shown_at = -interval_s
+
+    def __call__(self, task: Task) -> None:
+        now = time.monotonic()
+        state_changed = self._shown is None or task.state != self._shown[0]
+        progressed = self._shown is not None and task.progress != self._shown[1]
+        if state_changed or (progressed and now - self._shown_at >= self.interval_s):
+            self._shown, self._shown_at = (task.state, task.progress), now
+            click.echo(f"task {task.task_id}: {_progress_text(task)}", err=True)
+
+
+def _progress_text(task: Task) -> str:
+    return task.state if task.is_finished else f"{task.state} {task.progress}%"
 
 
 def _output(task: Task, as_json: bool, fmt: str) -> None:
@@ -135,9 +241,17 @@ def _finish(task: Task, as_json: bool, fmt: str) -> None:
 
 
 input_options = [
-    click.argument("pairs", nargs=-1),
+    click.argument("model", required=False),
+    click.argument("pairs", nargs=-1, metavar="[KEY=VALUE]..."),
     click.option("--input", "inline", default=None, help="The input as a JSON object."),
-    click.option("--input-file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+    click.option(
+        "--input-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help='A JSON file: the input object, or a whole createTask body {"model", "input", '
+        '"callBackUrl", "progressCallBackUrl"}. From a body, its model is used when MODEL '
+        "is left out (a different MODEL is an error) and its callBackUrl unless "
+        "--callback-url is given. --input and key=value pairs override its input's keys.",
+    ),
     click.option("--callback-url", default=None, help="callBackUrl for the final record."),
 ]
 
@@ -149,7 +263,6 @@ def with_input(command: F) -> F:
 
 
 @click.command()
-@click.argument("model")
 @with_input
 @click.option("--json", "as_json", is_flag=True, help="Print the whole task record as JSON.")
 @click.option(
@@ -162,7 +275,7 @@ def with_input(command: F) -> F:
 @click.option("--timeout", type=float, default=3600.0, show_default=True)
 @connection_options
 def run(
-    model: str,
+    model: str | None,
     pairs: tuple[str, ...],
     inline: str | None,
     input_file: Path | None,
@@ -173,20 +286,32 @@ def run(
     base_url: str | None,
     api_key: str | None,
 ) -> None:
-    """Run MODEL with an input (key=value ...) and print its result."""
-    data = parse_input(pairs, inline, input_file)
+    """Run MODEL with an input (key=value ...) and print its result. MODEL may be left
+    out when --input-file holds a createTask body that names it.
+
+    Progress goes to stderr: a bar on a terminal, otherwise a line per change (at most about
+    one a second); none with --json."""
+    request = task_request(model, pairs, inline, input_file, callback_url)
     with api(base_url, api_key) as client:
-        task_id = client.create_task(model, upload_local_files(client, data), callback_url)
+        task_id = _create(client, request)
         task = _wait_with_progress(client, task_id, timeout, as_json)
         _finish(task, as_json, fmt)
 
 
+def _create(client: Client, request: TaskRequest) -> str:
+    return client.create_task(
+        request.model,
+        upload_local_files(client, request.input),
+        request.callback_url,
+        request.progress_callback_url,
+    )
+
+
 @click.command()
-@click.argument("model")
 @with_input
 @connection_options
 def submit(
-    model: str,
+    model: str | None,
     pairs: tuple[str, ...],
     inline: str | None,
     input_file: Path | None,
@@ -194,10 +319,11 @@ def submit(
     base_url: str | None,
     api_key: str | None,
 ) -> None:
-    """Create a task and print its taskId (without waiting)."""
-    data = parse_input(pairs, inline, input_file)
+    """Create a task of MODEL and print its taskId (without waiting). MODEL may be left out
+    when --input-file holds a createTask body that names it."""
+    request = task_request(model, pairs, inline, input_file, callback_url)
     with api(base_url, api_key) as client:
-        click.echo(client.create_task(model, upload_local_files(client, data), callback_url))
+        click.echo(_create(client, request))
 
 
 @click.command()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,21 +54,30 @@ class Client:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         body = core.create_body(model, input, callback_url, progress_callback_url)
         data = self._call("POST", "/api/v1/jobs/createTask", json=body, headers=headers)
-        return str(data["taskId"])
+        return core.created_task_id(data)
 
     def get_task(self, task_id: str) -> Task:
         return Task.from_record(
             self._call("GET", "/api/v1/jobs/recordInfo", params={"taskId": task_id})
         )
 
-    def wait(self, task_id: str, timeout: float = 600.0, poll_interval: float = 0.5) -> Task:
-        """The task once it is finished (success or fail); TaskTimeoutError after ``timeout``."""
+    def wait(
+        self,
+        task_id: str,
+        timeout: float = 600.0,
+        poll_interval: float = 0.5,
+        on_update: Callable[[Task], object] | None = None,
+    ) -> Task:
+        """The task once it is finished (success or fail); TaskTimeoutError after ``timeout``.
+        ``on_update`` is called with each record seen on the way (progress displays)."""
         deadline = time.monotonic() + timeout
-        task = self._follow_stream(task_id, deadline)
+        notify = on_update or core.ignore_update
+        task = self._follow_stream(task_id, deadline, notify)
         if task is not None and task.is_finished:
             return task
         for delay in core.poll_delays(poll_interval):
             task = self.get_task(task_id)
+            notify(task)
             if task.is_finished:
                 return task
             remaining = deadline - time.monotonic()
@@ -77,7 +86,9 @@ class Client:
             time.sleep(min(delay, remaining))
         raise AssertionError("unreachable")
 
-    def _follow_stream(self, task_id: str, deadline: float) -> Task | None:
+    def _follow_stream(
+        self, task_id: str, deadline: float, notify: Callable[[Task], object]
+    ) -> Task | None:
         """Follow the SSE stream until a final state; None when the server has none."""
         try:
             with self._http.stream(
@@ -96,6 +107,7 @@ class Client:
                 task = None
                 for record in core.sse_records(response.iter_lines()):
                     task = Task.from_record(record)
+                    notify(task)
                     if task.is_finished or time.monotonic() > deadline:
                         break
                 return task
@@ -156,20 +168,30 @@ class Client:
         return str(self._call("POST", "/api/v1/common/download-url", json={"url": url}))
 
     def download(self, url: str, dest: str | Path) -> Path:
-        """Save a result or upload link to ``dest`` (a file, or a directory to put it in)."""
-        target = Path(dest)
-        if target.is_dir():
-            target = target / (url.split("?")[0].rsplit("/", 1)[-1] or "download")
+        """Save a result or upload link; returns the file's path. A ``dest`` string ending
+        with a slash (a Path cannot), or an existing folder, is a folder (made if missing;
+        the file is named as the server names it, else by the URL); any other ``dest`` is
+        the file's path (its folders made if missing)."""
         try:
-            with self._http.stream("GET", url) as response:
-                if response.status_code != 200:
-                    response.read()
-                    core.unwrap(response)
-                with target.open("wb") as out:
-                    for chunk in response.iter_bytes():
-                        out.write(chunk)
+            response = self._http.send(
+                core.download_request(self._http, url), stream=True, follow_redirects=True
+            )
+            try:
+                return self._save(response, dest)
+            finally:
+                response.close()
         except httpx.HTTPError as exc:
             raise core.connection_error(exc, url) from exc
+
+    @staticmethod
+    def _save(response: httpx.Response, dest: str | Path) -> Path:
+        if response.status_code != 200:
+            response.read()
+            core.unwrap(response)
+        target = core.download_target(dest, str(response.url), response.headers)
+        with core.partial_file(target) as out:
+            for chunk in response.iter_bytes():
+                out.write(chunk)
         return target
 
     def models(self) -> list[dict[str, Any]]:

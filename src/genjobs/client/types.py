@@ -21,10 +21,10 @@ class Task:
     result_json: str
     fail_code: str
     fail_msg: str
-    cost_time: int | None
+    cost_time: int | None  # ms; None until the task finished
     create_time: int | None
     update_time: int | None
-    complete_time: int | None
+    complete_time: int | None  # ms since the epoch; None until the task finished
     progress: int
     raw: dict[str, Any] = field(repr=False, compare=False)
 
@@ -39,10 +39,10 @@ class Task:
             result_json=str(record.get("resultJson") or ""),
             fail_code=str(record.get("failCode") or ""),
             fail_msg=str(record.get("failMsg") or ""),
-            cost_time=record.get("costTime"),
-            create_time=record.get("createTime"),
-            update_time=record.get("updateTime"),
-            complete_time=record.get("completeTime"),
+            cost_time=_when_finished(record, "costTime"),
+            create_time=_optional_int(record.get("createTime")),
+            update_time=_optional_int(record.get("updateTime")),
+            complete_time=_when_finished(record, "completeTime"),
             progress=int(
                 record.get("progress") or (100 if record.get("state") == "success" else 0)
             ),
@@ -69,6 +69,18 @@ class Task:
         if self.state == "fail":
             raise TaskFailedError(self)
         return self.result
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _when_finished(record: Mapping[str, Any], key: str) -> int | None:
+    """costTime / completeTime: genjobs sends 0 until the task finishes (kie's typed clients
+    want a number in every state), kie.ai may send null; both mean "not yet" here."""
+    if record.get("state") not in FINAL_STATES:
+        return None
+    return _optional_int(record.get(key))
 
 
 @dataclass(frozen=True)
