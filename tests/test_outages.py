@@ -48,6 +48,12 @@ class KeepAlive:
         self._conn.close()
 
 
+def assert_succeeds(server: ServerProcess, task_id: str) -> None:
+    with httpx.Client(base_url=server.base_url, headers=server.headers) as client:
+        done = wait_for(client, task_id)
+    assert done["state"] == "success", (done["failCode"], done["failMsg"])
+
+
 def every_endpoint(task_id: str) -> list[tuple[str, str, Any]]:
     return [
         ("POST", "/api/v1/jobs/createTask", {"model": "genjobs/echo", "input": {"text": "x"}}),
@@ -89,9 +95,7 @@ def test_postgres_down_answers_455_everywhere_and_recovers(
         proxy.up()
         status, answer = connection.call(*every_endpoint(task_id)[0])
         assert status == 200, answer
-        with httpx.Client(base_url=server.base_url, headers=server.headers) as client:
-            done = wait_for(client, answer["data"]["taskId"])
-            assert done["state"] == "success", (done["failCode"], done["failMsg"])
+        assert_succeeds(server, answer["data"]["taskId"])
     finally:
         connection.close()
         server.stop()
@@ -151,9 +155,7 @@ def test_full_disk_answers_507_and_recovers(small_disk: Path, tmp_path: Path) ->
         filler.unlink()
         status, answer = connection.call("POST", "/api/v1/jobs/createTask", big_body)
         assert status == 200, answer
-        with httpx.Client(base_url=server.base_url, headers=server.headers) as client:
-            done = wait_for(client, answer["data"]["taskId"])
-            assert done["state"] == "success", (done["failCode"], done["failMsg"])
+        assert_succeeds(server, answer["data"]["taskId"])
     finally:
         connection.close()
         server.stop()
