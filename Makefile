@@ -3,8 +3,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-# Debian packages: test speech (espeak-ng), caption font, the ffmpeg CLI (video baseline), wrk (API bench).
-APT_PACKAGES := espeak-ng fonts-dejavu-core ffmpeg wrk
+# Debian packages: test speech (espeak-ng), caption font, the ffmpeg CLI (video baseline), wrk (API bench),
+# chromium (the dashboard's browser tests drive it through Playwright).
+APT_PACKAGES := espeak-ng fonts-dejavu-core ffmpeg wrk chromium
 
 .PHONY: install run test lint bench system-packages clean
 

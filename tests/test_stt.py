@@ -16,6 +16,7 @@ import moonshine_voice
 import numpy as np
 import pytest
 
+from genjobs.client.formats import FORMATS
 from genjobs.config import Settings, use_settings
 from genjobs.files.storage import Storage
 from genjobs.models.speech_to_text import SpeechToTextModel
@@ -262,6 +263,20 @@ def test_speech_to_text_through_the_http_api(live_server: ServerProcess) -> None
         assert normalized(result["text"]) == normalized(BECKETT)
         assert result["language_code"] == "eng"
         assert result["words"][0]["type"] == "word" and result["words"][1]["type"] == "spacing"
+
+        # The dashboard's downloads: the same subtitles as the SDK and CLI write.
+        for fmt, media_type in (("srt", "application/x-subrip"), ("vtt", "text/vtt")):
+            subtitles = client.get(
+                "/api/v1/jobs/transcript", params={"taskId": task_id, "format": fmt}
+            )
+            assert subtitles.status_code == 200, subtitles.text
+            assert subtitles.headers["content-type"].startswith(media_type)
+            assert f'filename="{task_id}.{fmt}"' in subtitles.headers["content-disposition"]
+            assert subtitles.text == FORMATS[fmt](result)
+        as_json = client.get(
+            "/api/v1/jobs/transcript", params={"taskId": task_id, "format": "json"}
+        )
+        assert as_json.json() == result
 
         # A file that is not audio fails the task; failMsg names the file, not its path.
         notes = client.post(

@@ -17,7 +17,7 @@ from genjobs.api.auth import Authenticator
 from genjobs.api.body_limit import BodyLimit, upload_limits
 from genjobs.api.errors import install_error_handlers
 from genjobs.api.ratelimit import RateLimiter
-from genjobs.api.routers import account, files, jobs, models, system
+from genjobs.api.routers import account, admin, files, jobs, models, observe, system
 from genjobs.api.services import Services
 from genjobs.config import Settings
 from genjobs.dispatch.embedded import EmbeddedDispatcher
@@ -30,6 +30,7 @@ from genjobs.store import keys
 from genjobs.store.database import Database
 from genjobs.store.group_commit import GroupCommit
 from genjobs.store.lifecycle import OutboxPolicy
+from genjobs.ui import install as install_dashboard
 from genjobs.webhooks.delivery import Deliverer
 
 log = logging.getLogger("genjobs")
@@ -138,7 +139,9 @@ def create_app(settings: Settings) -> FastAPI:
     # nests an included router and matches the path twice per request (about 12 us of
     # recordInfo's 60). The routes carry their full paths and tags, and the OpenAPI
     # document is the same either way. Jobs first: the routes clients poll match soonest.
-    for router in (jobs.router, files.router, account.router, models.router, system.router):
+    routers = (jobs, observe, files, account, models, admin, system)
+    for router in (module.router for module in routers):
         app.router.routes.extend(router.routes)
     openapi.install(app)
+    install_dashboard(app)
     return app

@@ -56,3 +56,11 @@ async def principal(request: Request) -> Principal:
     """FastAPI dependency: the caller's key, or a 401."""
     authenticator: Authenticator = request.app.state.services.auth
     return await authenticator.authenticate(request.headers.get("authorization"))
+
+
+async def admin_principal(request: Request) -> Principal:
+    """FastAPI dependency: the caller's key, which must be an admin key (else a 401)."""
+    caller = await principal(request)
+    if not caller.is_admin:
+        raise ApiError(Code.UNAUTHORIZED, "this endpoint needs an admin key")
+    return caller

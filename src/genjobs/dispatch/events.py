@@ -13,6 +13,7 @@ from collections.abc import Iterable
 class TaskEvents:
     def __init__(self) -> None:
         self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._any_watchers: set[asyncio.Event] = set()  # the dashboard's change feeds
         self.work_available = asyncio.Event()
         self._work_for: set[str] | None = set()  # None: any model
         self.cancel_requested: asyncio.Queue[str] = asyncio.Queue()
@@ -38,6 +39,17 @@ class TaskEvents:
     def changed(self, task_id: str) -> None:
         for event in self._watchers.get(task_id, ()):
             event.set()
+        for event in self._any_watchers:
+            event.set()
+
+    def watch_all(self) -> asyncio.Event:
+        """An event set whenever any task changes (a change feed re-reads then)."""
+        event = asyncio.Event()
+        self._any_watchers.add(event)
+        return event
+
+    def unwatch_all(self, event: asyncio.Event) -> None:
+        self._any_watchers.discard(event)
 
     def watch(self, task_id: str) -> asyncio.Event:
         event = asyncio.Event()

@@ -124,3 +124,19 @@ def refund(conn: Connection, key_id: str, amount: float) -> None:
             .where(api_keys.c.id == key_id)
             .values(credits=api_keys.c.credits + amount)
         )
+
+
+def get(conn: Connection, key_id: str) -> RowMapping | None:
+    return conn.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().first()
+
+
+def describe(row: RowMapping) -> dict[str, Any]:
+    """A key as the admin API shows it (never its hash)."""
+    return {
+        "keyId": row["id"],
+        "name": row["name"],
+        "isAdmin": bool(row["is_admin"]),
+        "credits": round(float(row["credits"]), 4),
+        "createdAt": row["created_at"],
+        "revokedAt": row["revoked_at"],
+    }

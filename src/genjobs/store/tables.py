@@ -47,6 +47,8 @@ tasks = Table(
     Column("create_time", BigInteger, nullable=False),
     Column("update_time", BigInteger, nullable=False),
     Column("complete_time", BigInteger, nullable=True),
+    Column("queue_time", BigInteger, nullable=True),  # first entered the queue
+    Column("start_time", BigInteger, nullable=True),  # its latest run started
     Column("price", Float, nullable=False, server_default="0"),
     Column("callback_url", Text, nullable=True),
     Column("progress_callback_url", Text, nullable=True),

@@ -57,7 +57,11 @@ _INSERT = Prepared(
 _ENQUEUE = Prepared(
     update(tasks)
     .where(tasks.c.id == bindparam("task_id"), tasks.c.state == State.WAITING)
-    .values(state=State.QUEUING, update_time=bindparam("now"))
+    .values(
+        state=State.QUEUING,
+        update_time=bindparam("now"),
+        queue_time=func.coalesce(tasks.c.queue_time, bindparam("now")),
+    )
 )
 
 
@@ -180,6 +184,7 @@ def _claim_statement(postgresql: bool) -> Prepared:
             lease_until=bindparam("lease_until"),
             progress=0,
             update_time=bindparam("now"),
+            start_time=bindparam("now"),
         )
         .returning(*tasks.c)
     )

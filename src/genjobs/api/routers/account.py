@@ -1,4 +1,4 @@
-"""Account endpoints of kie.ai: the credit balance."""
+"""Account endpoints: the credit balance (kie.ai) and who the calling key is."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from genjobs.api.auth import Principal, principal
 from genjobs.api.envelope import ok
 from genjobs.api.services import Services, services
+from genjobs.core.errors import ApiError, Code
 from genjobs.store import keys
 
 router = APIRouter(prefix="/api/v1", tags=["account"])
@@ -23,3 +24,15 @@ async def credit(
 ) -> JSONResponse:
     balance = await svc.db.run(partial(keys.balance, key_id=caller.key_id))
     return ok(round(balance, 4))
+
+
+@router.get("/account", summary="The calling key: id, name, admin or not, credits (genjobs)")
+async def account(
+    caller: Annotated[Principal, Depends(principal)],
+    svc: Annotated[Services, Depends(services)],
+) -> JSONResponse:
+    row = await svc.db.run(partial(keys.get, key_id=caller.key_id))
+    if row is None:  # revoked and deleted within the authentication cache's few seconds
+        raise ApiError(Code.UNAUTHORIZED, "invalid or revoked API key")
+    described = keys.describe(row)
+    return ok({name: described[name] for name in ("keyId", "name", "isAdmin", "credits")})
