@@ -216,3 +216,10 @@ def test_change_feed_shows_a_keys_tasks_as_they_change(live_server: ServerProces
             assert json.loads(final["resultJson"]) == {"resultObject": {"text": "mine"}}
         finally:
             feed.close()
+
+
+def test_method_not_allowed_lists_every_method_of_the_path(client: TestClient) -> None:
+    # GET and POST of /api/v1/admin/keys are two routes; Allow must name both.
+    refused = client.request("DELETE", "/api/v1/admin/keys")
+    assert message(refused, 405) == "method not allowed on this endpoint"
+    assert refused.headers["allow"] == "GET, POST"

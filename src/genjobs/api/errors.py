@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from genjobs.api.envelope import failure
 from genjobs.core.errors import ApiError, Code
@@ -49,14 +50,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return failure(Code.VALIDATION, describe_validation_errors(exc.errors()))
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         code = exc.status_code
         message = str(exc.detail)
+        headers = exc.headers
         if code == 405:
             message = "method not allowed on this endpoint"
+            headers = {"Allow": allowed_methods(request)}
         if code == 400:  # a body FastAPI could not parse: kie calls that a validation error
             code, message = Code.VALIDATION, f"body: {message}"
-        return failure(code, message, exc.headers)  # e.g. the 405's Allow
+        return failure(code, message, headers)
 
     async def outage(request: Request, exc: Exception) -> JSONResponse:
         # Registered for these classes by name (not only through the catch-all below), so
@@ -82,3 +85,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return failure(Code.SERVER_ERROR, "internal server error")
+
+
+def allowed_methods(request: Request) -> str:
+    """The 405's Allow: the methods of every route at this path. Starlette names only those
+    of the first route that matched the path, and a path may have several (GET and POST
+    of /api/v1/admin/keys are two routes)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))

@@ -34,6 +34,21 @@ ERRORS = {
     "500": "Server error",
     "507": "Storage full (Retry-After)",
 }
+# Explicit OpenAPI links: where an answer's id is used next. Answers are enveloped (the id
+# is under /data), which tools that infer links from names cannot see.
+_KEY_ID = "$response.body#/data/keyId"
+LINKS: dict[tuple[str, str], dict[str, Any]] = {
+    ("/api/v1/admin/keys", "post"): {
+        "SetCredits": {
+            "operationRef": "#/paths/~1api~1v1~1admin~1keys~1credits/post",
+            "requestBody": {"keyId": _KEY_ID, "credits": 1},
+        },
+        "Revoke": {
+            "operationRef": "#/paths/~1api~1v1~1admin~1keys~1revoke/post",
+            "requestBody": {"keyId": _KEY_ID},
+        },
+    },
+}
 # Paths that take no bearer key: health, and file links (they carry their own signature).
 _KEYLESS_PREFIXES = ("/healthz", "/files/")
 
@@ -43,8 +58,10 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     components.setdefault("schemas", {})["Envelope"] = ENVELOPE_SCHEMA
     components.setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer"}
     for path, operations in document["paths"].items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
+            if (path, method) in LINKS:
+                responses["200"]["links"] = LINKS[path, method]
             for status, description in ERRORS.items():
                 responses[status] = {
                     "description": description,

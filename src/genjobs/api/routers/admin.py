@@ -27,7 +27,7 @@ MAX_CREDITS = 1e12
 
 
 class NewKeyBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 0 is not false, "1" not 1
 
     name: str = Field(default="", max_length=200, description="A label for the key.")
     credits: float = Field(ge=0, le=MAX_CREDITS, description="Starting balance.")
@@ -35,7 +35,7 @@ class NewKeyBody(BaseModel):
 
 
 class KeyIdBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 0 is not false, "1" not 1
 
     keyId: str = Field(min_length=1, max_length=32, description="The key's id (not the key).")
 
@@ -44,17 +44,56 @@ class CreditsBody(KeyIdBody):
     credits: float = Field(ge=0, le=MAX_CREDITS, description="The new balance.")
 
 
+class KeyOut(BaseModel):
+    keyId: str
+    name: str
+    isAdmin: bool
+    credits: float
+    createdAt: int = Field(description="Unix milliseconds.")
+    revokedAt: int | None = Field(description="Unix milliseconds; null while active.")
+
+
+class NewKeyOut(KeyOut):
+    key: str = Field(description="The API key itself: this answer is the only time it is shown.")
+
+
+class _Envelope(BaseModel):
+    code: int
+    msg: str
+    message: str
+
+
+class KeyAnswer(_Envelope):
+    data: KeyOut
+
+
+class NewKeyAnswer(_Envelope):
+    data: NewKeyOut
+
+
+class KeysAnswer(_Envelope):
+    data: list[KeyOut]
+
+
 def _no_key(key_id: str) -> ApiError:
     return ApiError(Code.NOT_FOUND, f"key not found: {key_id}")
 
 
-@router.get("/keys", summary="Every API key, oldest first (never the keys themselves)")
+@router.get(
+    "/keys",
+    summary="Every API key, oldest first (never the keys themselves)",
+    responses={200: {"model": KeysAnswer}},
+)
 async def list_keys(_admin: Admin, svc: Svc) -> JSONResponse:
     rows = await svc.db.run(keys.list_keys)
     return ok([keys.describe(row) for row in rows])
 
 
-@router.post("/keys", summary="Create a key; the answer is the only time it is shown")
+@router.post(
+    "/keys",
+    summary="Create a key; the answer is the only time it is shown",
+    responses={200: {"model": NewKeyAnswer}},
+)
 async def create_key(body: NewKeyBody, _admin: Admin, svc: Svc) -> JSONResponse:
     def create(conn: Connection) -> dict[str, Any]:
         key_id, raw_key = keys.create_key(
@@ -67,7 +106,11 @@ async def create_key(body: NewKeyBody, _admin: Admin, svc: Svc) -> JSONResponse:
     return ok(await svc.db.run(create))
 
 
-@router.post("/keys/revoke", summary="Revoke a key (effective within 5 s)")
+@router.post(
+    "/keys/revoke",
+    summary="Revoke a key (effective within 5 s)",
+    responses={200: {"model": KeyAnswer}},
+)
 async def revoke_key(body: KeyIdBody, admin: Admin, svc: Svc) -> JSONResponse:
     if body.keyId == admin.key_id:
         raise invalid("keyId", "is the key making this request; revoke it with another admin key")
@@ -83,7 +126,9 @@ async def revoke_key(body: KeyIdBody, admin: Admin, svc: Svc) -> JSONResponse:
     return ok(await svc.db.run(revoke))
 
 
-@router.post("/keys/credits", summary="Set a key's credit balance")
+@router.post(
+    "/keys/credits", summary="Set a key's credit balance", responses={200: {"model": KeyAnswer}}
+)
 async def set_credits(body: CreditsBody, _admin: Admin, svc: Svc) -> JSONResponse:
     def update(conn: Connection) -> dict[str, Any]:
         if not keys.set_credits(conn, body.keyId, body.credits):
