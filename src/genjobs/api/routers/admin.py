@@ -14,15 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from genjobs.api.auth import Principal, admin_principal
+from genjobs.api.deps import Svc
 from genjobs.api.envelope import ok
-from genjobs.api.services import Services, services
 from genjobs.core.clock import now_ms
 from genjobs.core.errors import ApiError, Code, invalid
 from genjobs.store import keys, stats
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 Admin = Annotated[Principal, Depends(admin_principal)]
-Svc = Annotated[Services, Depends(services)]
 MAX_CREDITS = 1e12
 
 

@@ -12,23 +12,21 @@ from functools import partial
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from pydantic.config import JsonDict
 from sqlalchemy import Connection
 
-from genjobs.api.auth import Principal, principal
+from genjobs.api.auth import Principal
+from genjobs.api.deps import Caller, Svc
 from genjobs.api.envelope import envelope, ok
-from genjobs.api.services import Services, services
 from genjobs.core.errors import ApiError, Code, invalid
 from genjobs.files.fetch import FetchError, FetchTooLarge, open_stream
 from genjobs.files.storage import FileTooLarge, StoredFile, safe_file_name
 from genjobs.store import files
 
 router = APIRouter(tags=["files"])
-Caller = Annotated[Principal, Depends(principal)]
-Svc = Annotated[Services, Depends(services)]
 DOWNLOAD_LINK_TTL_S = 20 * 60
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?:;[\w=.-]+)*;base64,", re.I)
 # Published in the schema: an optional data-URL prefix, then whole, non-empty base64.

@@ -12,20 +12,20 @@ from functools import partial
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from genjobs import metrics
-from genjobs.api.auth import Principal, principal
+from genjobs.api.deps import Caller, Svc, TaskIdQuery, event_stream, task_not_found
 from genjobs.api.envelope import ok
 from genjobs.api.errors import describe_validation_errors
 from genjobs.api.input_files import check_input_files
 from genjobs.api.query import query_value
 from genjobs.api.request_route import RequestRoute
-from genjobs.api.services import Services, services
+from genjobs.api.services import Services
 from genjobs.core.errors import ApiError, Code, invalid
 from genjobs.core.record import task_record
 from genjobs.core.states import FINAL_STATES, State
@@ -35,9 +35,6 @@ from genjobs.store import deliveries, lifecycle, tasks
 
 log = logging.getLogger("genjobs.api")
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
-Caller = Annotated[Principal, Depends(principal)]
-Svc = Annotated[Services, Depends(services)]
-TaskIdQuery = Annotated[str, Query(min_length=1, max_length=64, description="The task's id.")]
 SSE_HEARTBEAT_S = 15.0
 
 
@@ -56,10 +53,6 @@ class CreateTaskBody(BaseModel):
 
 class TaskIdBody(BaseModel):
     taskId: str = Field(min_length=1, max_length=64)
-
-
-def _not_found(task_id: str) -> ApiError:
-    return ApiError(Code.NOT_FOUND, f"task not found: {task_id}")
 
 
 async def _check_callback_url(field: str, url: str, allow_private: bool) -> None:
@@ -191,7 +184,7 @@ async def record_info(request: Request) -> JSONResponse:
         raise invalid("taskId", "String should have at most 64 characters")
     record = await tasks.read_record(svc.db, task_id, caller.owner_filter)
     if record is None:
-        raise _not_found(task_id)
+        raise task_not_found(task_id)
     return ok(record)
 
 
@@ -248,7 +241,7 @@ async def cancel_task(body: TaskIdBody, caller: Caller, svc: Svc) -> JSONRespons
     def cancel(conn: Connection) -> dict[str, Any]:
         row = tasks.get(conn, body.taskId, caller.owner_filter)
         if row is None:
-            raise _not_found(body.taskId)
+            raise task_not_found(body.taskId)
         if row["state"] in FINAL_STATES:
             raise invalid("taskId", f"the task already finished (state {row['state']})")
         lifecycle.request_cancel(conn, row, svc.policy)
@@ -273,7 +266,7 @@ async def cancel_task(body: TaskIdBody, caller: Caller, svc: Svc) -> JSONRespons
 async def stream_task(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> StreamingResponse:
     row = await svc.db.run(partial(tasks.get, task_id=taskId, owner_id=caller.owner_filter))
     if row is None:
-        raise _not_found(taskId)
+        raise task_not_found(taskId)
 
     async def events() -> AsyncIterator[str]:
         watcher = svc.events.watch(taskId)
@@ -303,18 +296,14 @@ async def stream_task(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> Streamin
         finally:
             svc.events.unwatch(taskId, watcher)
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(events())
 
 
 @router.get("/callbacks", summary="Callback deliveries of a task and every attempt")
 async def task_callbacks(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> JSONResponse:
     def read(conn: Connection) -> list[dict[str, Any]]:
         if tasks.get(conn, taskId, caller.owner_filter) is None:
-            raise _not_found(taskId)
+            raise task_not_found(taskId)
         return deliveries.for_task(conn, taskId)
 
     return ok(await svc.db.run(read))

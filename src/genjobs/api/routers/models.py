@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from genjobs.api.auth import Principal, principal
+from genjobs.api.deps import Caller, Svc
 from genjobs.api.envelope import ok
-from genjobs.api.services import Services, services
+from genjobs.api.services import Services
 from genjobs.core.errors import ApiError, Code
 from genjobs.runtime.registry import AnyModel
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
-Caller = Annotated[Principal, Depends(principal)]
-Svc = Annotated[Services, Depends(services)]
 
 
 def describe(model: AnyModel, svc: Services) -> dict[str, Any]:

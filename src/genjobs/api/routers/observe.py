@@ -10,12 +10,11 @@ from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from genjobs.api.auth import Principal, principal
+from genjobs.api.deps import Caller, Svc, TaskIdQuery, event_stream, task_not_found
 from genjobs.api.envelope import ok
-from genjobs.api.services import Services, services
 from genjobs.client.formats import FORMATS
 from genjobs.core.clock import now_ms
 from genjobs.core.errors import ApiError, Code
@@ -24,16 +23,9 @@ from genjobs.core.states import State
 from genjobs.store import changes, tasks
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
-Caller = Annotated[Principal, Depends(principal)]
-Svc = Annotated[Services, Depends(services)]
-TaskIdQuery = Annotated[str, Query(min_length=1, max_length=64, description="The task's id.")]
 HEARTBEAT_S = 15.0
 REREAD_S = 1.0  # changes made by other processes (remote workers) are seen this late
 MEDIA_TYPES = {"srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain"}
-
-
-def _not_found(task_id: str) -> ApiError:
-    return ApiError(Code.NOT_FOUND, f"task not found: {task_id}")
 
 
 @router.get(
@@ -66,18 +58,14 @@ async def task_changes(caller: Caller, svc: Svc) -> StreamingResponse:
         finally:
             svc.events.unwatch_all(watcher)
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(events())
 
 
 @router.get("/timeline", summary="When a task was created, queued, started and finished")
 async def task_timeline(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> JSONResponse:
     row = await svc.db.run(partial(tasks.get, task_id=taskId, owner_id=caller.owner_filter))
     if row is None:
-        raise _not_found(taskId)
+        raise task_not_found(taskId)
     return ok(
         {
             "taskId": row["id"],
@@ -105,7 +93,7 @@ async def transcript(
 ) -> Response:
     row = await svc.db.run(partial(tasks.get, task_id=taskId, owner_id=caller.owner_filter))
     if row is None:
-        raise _not_found(taskId)
+        raise task_not_found(taskId)
     words = _transcript_of(row["result_json"]) if row["state"] == State.SUCCESS else None
     if words is None:
         raise ApiError(Code.NOT_FOUND, f"task {taskId} has no transcript (yet)")

@@ -11,13 +11,12 @@ from sqlalchemy import text
 
 from genjobs import metrics
 from genjobs.api.auth import Principal, principal
+from genjobs.api.deps import Svc
 from genjobs.api.envelope import failure, ok
-from genjobs.api.services import Services, services
 from genjobs.core.errors import ApiError, Code
 from genjobs.store import tasks
 
 router = APIRouter(tags=["system"])
-Svc = Annotated[Services, Depends(services)]
 
 
 @router.get("/healthz", summary="Liveness and readiness (no auth)")

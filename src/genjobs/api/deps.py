@@ -1,0 +1,31 @@
+"""What the routers share: the caller and the services as FastAPI dependencies, the
+taskId query parameter, the task-not-found answer and the event-stream response."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Query
+from fastapi.responses import StreamingResponse
+
+from genjobs.api.auth import Principal, principal
+from genjobs.api.services import Services, services
+from genjobs.core.errors import ApiError, Code
+
+Caller = Annotated[Principal, Depends(principal)]
+Svc = Annotated[Services, Depends(services)]
+TaskIdQuery = Annotated[str, Query(min_length=1, max_length=64, description="The task's id.")]
+
+
+def task_not_found(task_id: str) -> ApiError:
+    return ApiError(Code.NOT_FOUND, f"task not found: {task_id}")
+
+
+def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
+    """Server-Sent Events, unbuffered by proxies (nginx honours X-Accel-Buffering)."""
+    return StreamingResponse(
+        events,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
