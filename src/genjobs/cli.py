@@ -104,6 +104,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_workers:
 def worker(data_dir: Path | None) -> None:
     """Run workers only, against the shared database (GENJOBS_DATABASE_URL)."""
     from genjobs.api.app import build_services, open_database
+    from genjobs.dispatch.notify import start_listening
 
     settings = _settings(data_dir=data_dir, workers=True)
     _check_models(settings)
@@ -115,6 +116,7 @@ def worker(data_dir: Path | None) -> None:
         assert svc.runner is not None
         loop = asyncio.get_running_loop()
         task = asyncio.create_task(svc.runner.run())
+        listener = start_listening(settings.sqlalchemy_url, svc.events)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         click.echo(f"genjobs worker {svc.runner.worker_id} running {svc.registry.names()}")
@@ -123,6 +125,8 @@ def worker(data_dir: Path | None) -> None:
         except asyncio.CancelledError:
             pass
         finally:
+            if listener is not None:
+                listener.cancel()
             await svc.runner.shutdown()
             db.dispose()
 

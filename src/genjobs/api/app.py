@@ -22,6 +22,7 @@ from genjobs.api.services import Services
 from genjobs.config import Settings
 from genjobs.dispatch.embedded import EmbeddedDispatcher
 from genjobs.dispatch.events import TaskEvents
+from genjobs.dispatch.notify import start_listening
 from genjobs.files.retention import purge_forever
 from genjobs.files.storage import Storage
 from genjobs.runtime.registry import ModelRegistry
@@ -100,6 +101,9 @@ def create_app(settings: Settings) -> FastAPI:
         ]
         if svc.runner is not None:
             loops.append(asyncio.create_task(svc.runner.run(), name="runner"))
+            listener = start_listening(settings.sqlalchemy_url, svc.events)
+            if listener is not None:
+                loops.append(listener)
         log.info(
             "genjobs %s serving %s on %s", __version__, svc.registry.names(), settings.base_url
         )

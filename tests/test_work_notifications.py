@@ -1,0 +1,76 @@
+"""Wake-ups across processes on PostgreSQL: queueing a task, from any connection, notifies
+every listener with the task's model, and only once the queueing has committed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+
+from genjobs.dispatch.events import TaskEvents
+from genjobs.dispatch.notify import listen_for_work, start_listening
+from genjobs.store import keys, tasks
+from genjobs.store.database import Database
+from tests.conftest import reset_postgres
+from tests.test_dispatch import new_task
+
+
+@pytest.fixture
+def pg(postgres_url: str) -> Iterator[Database]:
+    reset_postgres(postgres_url)
+    url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    database = Database(url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+async def woken_for(events: TaskEvents, timeout_s: float = 10.0) -> set[str] | None:
+    async with asyncio.timeout(timeout_s):
+        await events.work_available.wait()
+    return events.take_work()
+
+
+def test_queueing_a_task_wakes_a_listener_with_its_model(pg: Database) -> None:
+    owner, _ = pg.run_sync(lambda conn: keys.create_key(conn, name="w", credits=10))
+    task_id = new_task(pg, owner)  # stored as waiting: nothing to claim yet
+
+    async def scenario() -> None:
+        events = TaskEvents()
+        listener = asyncio.create_task(listen_for_work(str(pg.engine.url), events))
+        try:
+            # On connecting the listener reports "any model": work may have been queued
+            # while nobody listened.
+            assert await woken_for(events) is None
+            await asyncio.sleep(0.2)
+            assert not events.work_available.is_set()  # a stored task is not queued work
+
+            # Queued in a transaction that rolls back: no notification.
+            def queue_then_roll_back() -> None:
+                with pg.engine.connect() as conn:
+                    tasks.enqueue_many(conn, [task_id])
+                    conn.rollback()
+
+            await asyncio.to_thread(queue_then_roll_back)
+            await asyncio.sleep(0.3)
+            assert not events.work_available.is_set()
+
+            # Queued and committed, by another connection as an API node would: woken
+            # with the model's name.
+            await asyncio.to_thread(pg.run_sync, lambda conn: tasks.enqueue_many(conn, [task_id]))
+            assert await woken_for(events) == {"genjobs/echo"}
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    asyncio.run(scenario())
+
+
+def test_no_listener_on_sqlite(db: Database) -> None:
+    async def scenario() -> None:
+        assert start_listening(str(db.engine.url), TaskEvents()) is None
+
+    asyncio.run(scenario())
