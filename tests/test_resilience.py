@@ -190,11 +190,27 @@ def test_separate_worker_process_runs_tasks_on_postgresql(
     worker = None
     try:
         with api(api_node) as client:
+            # Older than the echo task, so a worker that ran every model would claim it first.
+            video = create(
+                client,
+                {"shots": [{"Scene": "not here", "duration": 1}], "n_frames": "10"},
+                model="sora-2-pro-storyboard",
+            )
             task_id = create(client, {"text": "remote"})
             time.sleep(1.5)
             assert record(client, task_id)["state"] == "queuing"  # nobody runs tasks yet
+            worker_command = [GENJOBS, "worker", "--data-dir", str(tmp_path / "data")]
+            typo = subprocess.run(
+                [*worker_command, "--models", "genjobs/ecko"],
+                env=api_node.env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert typo.returncode == 1
+            assert "GENJOBS_WORKER_MODELS names models that are not installed" in typo.stderr
             worker = subprocess.Popen(
-                [GENJOBS, "worker", "--data-dir", str(tmp_path / "data")],
+                [*worker_command, "--models", "genjobs/echo"],
                 env={**api_node.env, "GENJOBS_WORKERS": "true"},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -203,6 +219,8 @@ def test_separate_worker_process_runs_tasks_on_postgresql(
             data = wait_for(client, task_id, timeout_s=60)
             assert data["state"] == "success"
             assert data["resultJson"] == '{"resultObject": {"text": "remote"}}'
+            # The worker runs only the models it was given: the video waits for another.
+            assert record(client, video)["state"] == "queuing"
     finally:
         if worker is not None:
             os.killpg(worker.pid, signal.SIGTERM)

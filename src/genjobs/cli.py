@@ -54,6 +54,22 @@ def main() -> None:
     """genjobs: generative-AI models as asynchronous jobs behind a kie.ai-compatible API."""
 
 
+def _model_list(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> list[str] | None:
+    return [name.strip() for name in value.split(",") if name.strip()] if value else None
+
+
+models_option = click.option(
+    "--models",
+    "worker_models",
+    callback=_model_list,
+    metavar="MODEL[,MODEL...]",
+    help="Only these models run on this machine's workers "
+    "[env GENJOBS_WORKER_MODELS, a JSON list; default: every installed model].",
+)
+
+
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on [127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [8000].")
@@ -66,7 +82,14 @@ def main() -> None:
 @click.option(
     "--no-workers", is_flag=True, help="Serve the API only; run `genjobs worker` elsewhere."
 )
-def serve(host: str | None, port: int | None, data_dir: Path | None, no_workers: bool) -> None:
+@models_option
+def serve(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    no_workers: bool,
+    worker_models: list[str] | None,
+) -> None:
     """Run the API with embedded workers (foreground)."""
     import uvicorn
 
@@ -74,7 +97,11 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_workers:
     from genjobs.store import keys
 
     settings = _settings(
-        host=host, port=port, data_dir=data_dir, workers=False if no_workers else None
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        workers=False if no_workers else None,
+        worker_models=worker_models,
     )
     _check_models(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -101,12 +128,13 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_workers:
 
 @main.command()
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
-def worker(data_dir: Path | None) -> None:
+@models_option
+def worker(data_dir: Path | None, worker_models: list[str] | None) -> None:
     """Run workers only, against the shared database (GENJOBS_DATABASE_URL)."""
     from genjobs.api.app import build_services, open_database
     from genjobs.dispatch.notify import start_listening
 
-    settings = _settings(data_dir=data_dir, workers=True)
+    settings = _settings(data_dir=data_dir, workers=True, worker_models=worker_models)
     _check_models(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
@@ -119,7 +147,8 @@ def worker(data_dir: Path | None) -> None:
         listener = start_listening(settings.sqlalchemy_url, svc.events)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
-        click.echo(f"genjobs worker {svc.runner.worker_id} running {svc.registry.names()}")
+        models = svc.registry.only(settings.worker_models).names()
+        click.echo(f"genjobs worker {svc.runner.worker_id} running {models}")
         try:
             await task
         except asyncio.CancelledError:

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # Processes per model on this machine, overriding a model's own `concurrency`, as JSON:
     # GENJOBS_CONCURRENCY='{"elevenlabs/speech-to-text": 2}'.
     concurrency: dict[str, PositiveInt] = {}
+    # The models this machine's workers run (empty: every installed model), as JSON:
+    # GENJOBS_WORKER_MODELS='["elevenlabs/speech-to-text"]', or `--models` on the command
+    # line. The API still accepts tasks of every model; other workers run the rest.
+    worker_models: list[str] = []
 
     # Shared by all data dirs: derived model files (e.g. joined weights) made once.
     model_cache_dir: Path = Path.home() / ".cache" / "genjobs"

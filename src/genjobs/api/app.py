@@ -67,7 +67,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         runner = Runner(
             db=db,
             writes=writes,
-            registry=registry,
+            registry=registry.only(settings.worker_models),
             settings=settings,
             events=events,
             dispatcher=dispatcher,

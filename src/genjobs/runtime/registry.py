@@ -57,15 +57,25 @@ class ModelRegistry:
         """Processes of the model on one machine: GENJOBS_CONCURRENCY's, else its own."""
         return settings.concurrency.get(model.name, model.concurrency)
 
+    def only(self, names: list[str]) -> ModelRegistry:
+        """The registry of just these models (all of them when ``names`` is empty)."""
+        if not names:
+            return self
+        return ModelRegistry([self._models[name] for name in names])
+
     def check_settings(self, settings: Settings) -> None:
         """Refuse settings that name models which are not installed (a typo would
         otherwise be ignored silently)."""
-        unknown = sorted(set(settings.concurrency) - set(self._models))
-        if unknown:
-            raise ValueError(
-                f"GENJOBS_CONCURRENCY names models that are not installed: {', '.join(unknown)}"
-                f" (installed: {', '.join(self.names())})"
-            )
+        for variable, named in (
+            ("GENJOBS_CONCURRENCY", settings.concurrency),
+            ("GENJOBS_WORKER_MODELS", settings.worker_models),
+        ):
+            unknown = sorted(set(named) - set(self._models))
+            if unknown:
+                raise ValueError(
+                    f"{variable} names models that are not installed: {', '.join(unknown)}"
+                    f" (installed: {', '.join(self.names())})"
+                )
 
     def validate_input(self, model: AnyModel, data: Any) -> BaseModel:
         return model.input_schema.model_validate(data)
