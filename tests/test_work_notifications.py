@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from genjobs.config import Settings
 from genjobs.dispatch.events import TaskEvents
 from genjobs.dispatch.notify import listen_for_work, start_listening
 from genjobs.store import keys, tasks
@@ -69,8 +71,11 @@ def test_queueing_a_task_wakes_a_listener_with_its_model(pg: Database) -> None:
     asyncio.run(scenario())
 
 
-def test_no_listener_on_sqlite(db: Database) -> None:
+def test_no_listener_on_sqlite_or_when_turned_off(tmp_path: Path, postgres_url: str) -> None:
     async def scenario() -> None:
-        assert start_listening(str(db.engine.url), TaskEvents()) is None
+        sqlite = Settings(data_dir=tmp_path)
+        assert start_listening(sqlite, TaskEvents()) is None
+        off = Settings(data_dir=tmp_path, database_url=postgres_url, listen_for_work=False)
+        assert start_listening(off, TaskEvents()) is None
 
     asyncio.run(scenario())

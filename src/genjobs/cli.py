@@ -144,7 +144,7 @@ def worker(data_dir: Path | None, worker_models: list[str] | None) -> None:
         assert svc.runner is not None
         loop = asyncio.get_running_loop()
         task = asyncio.create_task(svc.runner.run())
-        listener = start_listening(settings.sqlalchemy_url, svc.events)
+        listener = start_listening(settings, svc.events)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         models = svc.registry.only(settings.worker_models).names()

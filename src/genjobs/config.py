@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # GENJOBS_WORKER_MODELS='["elevenlabs/speech-to-text"]', or `--models` on the command
     # line. The API still accepts tasks of every model; other workers run the rest.
     worker_models: list[str] = []
+    # PostgreSQL: wake workers by LISTEN/NOTIFY. Off behind a pooler that cannot LISTEN
+    # (PgBouncer in transaction mode): workers then find new work by polling, each second.
+    listen_for_work: bool = True
 
     # Shared by all data dirs: derived model files (e.g. joined weights) made once.
     model_cache_dir: Path = Path.home() / ".cache" / "genjobs"

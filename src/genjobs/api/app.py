@@ -101,7 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
         ]
         if svc.runner is not None:
             loops.append(asyncio.create_task(svc.runner.run(), name="runner"))
-            listener = start_listening(settings.sqlalchemy_url, svc.events)
+            listener = start_listening(settings, svc.events)
             if listener is not None:
                 loops.append(listener)
         log.info(

@@ -15,6 +15,7 @@ import logging
 import psycopg
 from sqlalchemy.engine import make_url
 
+from genjobs.config import Settings
 from genjobs.dispatch.events import TaskEvents
 
 CHANNEL = "genjobs_work"
@@ -44,9 +45,11 @@ async def listen_for_work(sqlalchemy_url: str, events: TaskEvents) -> None:
             await asyncio.sleep(RECONNECT_S)
 
 
-def start_listening(sqlalchemy_url: str, events: TaskEvents) -> asyncio.Task[None] | None:
-    """The listener as a background task, on PostgreSQL; None on SQLite (no other
-    process queues work there without this one's TaskEvents knowing)."""
-    if make_url(sqlalchemy_url).get_backend_name() != "postgresql":
+def start_listening(settings: Settings, events: TaskEvents) -> asyncio.Task[None] | None:
+    """The listener as a background task, on PostgreSQL unless GENJOBS_LISTEN_FOR_WORK is
+    off; None on SQLite (no other process queues work there without this one's
+    TaskEvents knowing)."""
+    url = settings.sqlalchemy_url
+    if not settings.listen_for_work or make_url(url).get_backend_name() != "postgresql":
         return None
-    return asyncio.create_task(listen_for_work(sqlalchemy_url, events), name="work-listener")
+    return asyncio.create_task(listen_for_work(url, events), name="work-listener")
