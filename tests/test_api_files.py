@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from genjobs.config import Settings
 from genjobs.files.retention import purge_expired
-from genjobs.files.storage import Storage
+from genjobs.files.storage import LocalStorage
 from genjobs.store.database import Database
 from tests.test_api_tasks import as_key, new_key
 
@@ -169,11 +169,12 @@ def test_expired_files_are_purged(settings: Settings, client: TestClient) -> Non
         "/api/file-stream-upload", files={"file": ("old.txt", b"old")}, data={"uploadPath": "x"}
     )
     link = upload.json()["data"]["downloadUrl"]
-    storage = Storage(settings.files_dir, settings.base_url, settings.signing_key)
-    assert storage.local_path_for_url(link) is not None
+    storage = LocalStorage(settings.files_dir, settings.base_url, settings.signing_key)
+    address = storage.parse_link(link)
+    assert address is not None and storage.find(*address) is not None
     db = Database(settings.sqlalchemy_url)
     db.run_sync(lambda conn: conn.exec_driver_sql("UPDATE files SET expires_at = 0"))
     assert asyncio.run(purge_expired(db, storage)) == 1
     db.dispose()
-    assert storage.local_path_for_url(link) is None
+    assert storage.find(*address) is None
     assert client.get(link).status_code == 404

@@ -249,7 +249,10 @@ def test_list_paginates_with_a_cursor_and_filters(client: TestClient) -> None:
         cursor = page["nextCursor"]
         if cursor is None:
             break
-    assert seen == list(reversed([*ids, failed]))  # newest first, each task once
+    # Newest first, each task once; tasks created in the same millisecond come in taskId
+    # order, the cursor's.
+    created = {t: record(client, t)["createTime"] for t in [*ids, failed]}
+    assert seen == sorted(created, key=lambda t: (created[t], t), reverse=True)
     only_failed = client.get("/api/v1/jobs/list", params={"state": "fail"}).json()["data"]
     assert [item["taskId"] for item in only_failed["items"]] == [failed]
     by_model = client.get("/api/v1/jobs/list", params={"model": "other/model"}).json()["data"]

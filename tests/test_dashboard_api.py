@@ -109,6 +109,7 @@ def test_overview_counts_failures_and_latencies(client: TestClient) -> None:
     wait_for(client, running, states=("generating",))
     canceled = create(client, {"text": "never", "sleep_s": 30})
     data(client.post("/api/v1/jobs/cancel", json={"taskId": canceled}))
+    wait_for(client, canceled)  # at once if queued; a started run stops within a second
 
     overview = data(client.get("/api/v1/admin/stats", params={"window": "hour"}))
     assert overview["window"] == "hour" and overview["until"] - overview["since"] == 3_600_000

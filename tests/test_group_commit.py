@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, func, select
 
-from genjobs.core.errors import ApiError, Code
+from genjobs.core.errors import InvalidInput, Refused
 from genjobs.store import keys
 from genjobs.store.database import Database
 from genjobs.store.group_commit import GroupCommit
@@ -31,7 +31,7 @@ def add_key(name: str, then_fail: bool = False) -> Callable[[Connection], str]:
 
 
 def refuse(conn: Connection) -> str:
-    raise ApiError(Code.VALIDATION, "refused before writing")
+    raise InvalidInput("refused before writing")
 
 
 def test_a_refusal_in_the_batch_is_only_its_own_answer(db: Database) -> None:
@@ -46,7 +46,7 @@ def test_a_refusal_in_the_batch_is_only_its_own_answer(db: Database) -> None:
 
     first, refused, second = asyncio.run(scenario())
     assert isinstance(first, str) and isinstance(second, str) and first != second
-    assert isinstance(refused, ApiError) and refused.message == "refused before writing"
+    assert isinstance(refused, Refused) and refused.message == "refused before writing"
     assert db.run_sync(lambda c: (named(c, "first"), named(c, "second"))) == (1, 1)
 
 
@@ -63,7 +63,7 @@ def test_a_failure_after_writing_rolls_back_only_its_own_write(db: Database) -> 
 
     kept, broken, refused, also_kept = asyncio.run(scenario())
     assert isinstance(kept, str) and isinstance(also_kept, str)
-    assert isinstance(broken, RuntimeError) and isinstance(refused, ApiError)
+    assert isinstance(broken, RuntimeError) and isinstance(refused, Refused)
     counts = db.run_sync(lambda c: (named(c, "kept"), named(c, "broken"), named(c, "also kept")))
     assert counts == (1, 0, 1)  # written once each (not twice by the retry), "broken" not at all
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from genjobs.config import Settings
-from genjobs.files.storage import Storage
+from genjobs.files.storage import LocalStorage
 from genjobs.runtime.context import RunContext
 from genjobs.runtime.model import TaskFailed
 from tests.helpers import create, wait_for
@@ -96,7 +96,7 @@ def test_admin_keys_may_use_any_file_but_only_by_a_valid_link(
 def test_the_run_context_reads_only_signed_unexpired_own_links(
     settings: Settings, tmp_path: Path
 ) -> None:
-    storage = Storage(settings.files_dir, settings.base_url, settings.signing_key)
+    storage = LocalStorage(settings.files_dir, settings.base_url, settings.signing_key)
     stored = storage.save_bytes("uploads", "pic.png", PNG)
     ctx = RunContext("t1", settings, storage, tmp_path / "work")
     valid = storage.link(stored.kind, stored.token, stored.name, ttl_s=60)

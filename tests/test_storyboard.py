@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from pydantic import ValidationError
 
 from genjobs.config import Settings
-from genjobs.files.storage import Storage
+from genjobs.files.storage import LocalStorage, Storage
 from genjobs.models.storyboard import Sora2ProImageToVideoModel, StoryboardModel
 from genjobs.models.storyboard.backdrop import Backdrop
 from genjobs.models.storyboard.camera import Window
@@ -32,18 +32,20 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def storage(settings: Settings) -> Storage:
-    return Storage(settings.files_dir, settings.base_url, settings.signing_key)
+def storage(settings: Settings) -> LocalStorage:
+    return LocalStorage(settings.files_dir, settings.base_url, settings.signing_key)
 
 
 def context(settings: Settings, storage: Storage, name: str = "t1", **kwargs: Any) -> RunContext:
     return RunContext(name, settings, storage, settings.data_dir / "work" / name, **kwargs)
 
 
-def local(storage: Storage, url: str) -> Path:
-    path = storage.local_path_for_url(url)
-    assert path is not None
-    return path
+def local(storage: LocalStorage, url: str) -> Path:
+    address = storage.parse_link(url)
+    assert address is not None
+    stored = storage.find(*address)
+    assert stored is not None
+    return stored.path
 
 
 def decode(path: Path) -> tuple[Any, list[np.ndarray]]:
@@ -64,7 +66,7 @@ def reference_png() -> bytes:
 
 
 def test_storyboard_renders_shots_captions_and_a_watermarked_copy(
-    settings: Settings, storage: Storage
+    settings: Settings, storage: LocalStorage
 ) -> None:
     progress: list[int] = []
     spec = StoryboardInput.model_validate(
@@ -105,7 +107,7 @@ def test_storyboard_renders_shots_captions_and_a_watermarked_copy(
 
 
 def test_image_to_video_uses_the_reference_image_in_portrait(
-    settings: Settings, storage: Storage
+    settings: Settings, storage: LocalStorage
 ) -> None:
     stored = storage.save_bytes("uploads", "ref.png", reference_png())
     link = storage.link("uploads", stored.token, stored.name, 600)
@@ -131,7 +133,7 @@ def test_image_to_video_uses_the_reference_image_in_portrait(
 
 
 def test_non_image_and_unsupported_formats_fail_cleanly(
-    settings: Settings, storage: Storage
+    settings: Settings, storage: LocalStorage
 ) -> None:
     gif = io.BytesIO()
     Image.new("RGB", (10, 10)).save(gif, "GIF")
@@ -149,7 +151,7 @@ def test_non_image_and_unsupported_formats_fail_cleanly(
         assert failure.value.code == "invalid_image"
 
 
-def test_cancellation_stops_the_render(settings: Settings, storage: Storage) -> None:
+def test_cancellation_stops_the_render(settings: Settings, storage: LocalStorage) -> None:
     cancel = threading.Event()
     seen: list[int] = []
 

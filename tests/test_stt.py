@@ -18,7 +18,7 @@ import pytest
 
 from genjobs.client.formats import FORMATS
 from genjobs.config import Settings, use_settings
-from genjobs.files.storage import Storage
+from genjobs.files.storage import LocalStorage, Storage
 from genjobs.models.speech_to_text import SpeechToTextModel
 from genjobs.runtime.context import RunContext
 from genjobs.runtime.model import TaskFailed
@@ -39,7 +39,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Storage]:
     settings = use_settings(
         Settings(data_dir=tmp_path_factory.mktemp("stt") / "data", allow_private_urls=True)
     )
-    return settings, Storage(settings.files_dir, settings.base_url, settings.signing_key)
+    return settings, LocalStorage(settings.files_dir, settings.base_url, settings.signing_key)
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,18 @@ def _check_models(settings: Settings) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+def _check_storage(settings: Settings) -> None:
+    """Refuse, before starting, a bucket that cannot be used (a local disk always can)."""
+    if not settings.storage_url:
+        return
+    from genjobs.files.storage import StorageConfigError, open_storage
+
+    try:
+        open_storage(settings)
+    except StorageConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @click.group()
 @click.version_option(__version__, prog_name="genjobs")
 def main() -> None:
@@ -104,6 +116,7 @@ def serve(
         worker_models=worker_models,
     )
     _check_models(settings)
+    _check_storage(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     db = open_database(settings)
     if not settings.api_key and db.run_sync(keys.count_active_admins) == 0:
@@ -136,6 +149,7 @@ def worker(data_dir: Path | None, worker_models: list[str] | None) -> None:
 
     settings = _settings(data_dir=data_dir, workers=True, worker_models=worker_models)
     _check_models(settings)
+    _check_storage(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     async def run() -> None:

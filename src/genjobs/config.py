@@ -10,8 +10,10 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import PositiveInt
+from pydantic import PositiveInt, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from genjobs.files.storage.location import parse_storage_url
 
 
 class Settings(BaseSettings):
@@ -48,6 +50,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024  # JSON request bodies (createTask, ...); not uploads
     strict_input: bool = False  # refuse unknown input keys (422) instead of ignoring them
     retention_days: float = 14.0
+    # Where uploads and results live: empty is <data_dir>/files on this machine; an
+    # s3://bucket/prefix?endpoint_url=... URL is a bucket that API nodes and workers on
+    # different machines share (files/storage/location.py has the rule).
+    storage_url: str = ""
 
     lease_s: float = 30.0  # a generating task whose lease lapses is retried or failed
     max_attempts: int = 2  # runs of one task before a lost worker fails it
@@ -67,6 +73,12 @@ class Settings(BaseSettings):
 
     # Shared by all data dirs: derived model files (e.g. joined weights) made once.
     model_cache_dir: Path = Path.home() / ".cache" / "genjobs"
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_url_parses(cls, value: str) -> str:
+        parse_storage_url(value)  # raises ValueError naming the rule
+        return value
 
     @property
     def base_url(self) -> str:

@@ -24,7 +24,7 @@ from genjobs.dispatch.embedded import EmbeddedDispatcher
 from genjobs.dispatch.events import TaskEvents
 from genjobs.dispatch.notify import start_listening
 from genjobs.files.retention import purge_forever
-from genjobs.files.storage import Storage
+from genjobs.files.storage import open_storage
 from genjobs.runtime.registry import ModelRegistry
 from genjobs.runtime.runner import Runner
 from genjobs.store import keys
@@ -52,7 +52,7 @@ def open_database(settings: Settings) -> Database:
 
 def build_services(settings: Settings, db: Database) -> Services:
     events = TaskEvents()
-    storage = Storage(settings.files_dir, settings.base_url, settings.signing_key)
+    storage = open_storage(settings)
     registry = ModelRegistry.from_entry_points()
     policy = OutboxPolicy(
         max_attempts=settings.callback_max_attempts,

@@ -5,27 +5,16 @@ means a revoked key stops working within ``CACHE_TTL_S``."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from functools import partial
 
 from fastapi import Request
 
 from genjobs.core.errors import ApiError, Code
+from genjobs.core.principal import Principal as Principal  # re-exported for the routers
 from genjobs.store import keys
 from genjobs.store.database import Database
 
 CACHE_TTL_S = 5.0
-
-
-@dataclass(frozen=True)
-class Principal:
-    key_id: str
-    is_admin: bool
-
-    @property
-    def owner_filter(self) -> str | None:
-        """The owner to restrict queries to: None (everything) for an admin key."""
-        return None if self.is_admin else self.key_id
 
 
 class Authenticator:

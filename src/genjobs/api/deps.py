@@ -9,17 +9,13 @@ from typing import Annotated
 from fastapi import Depends, Query
 from fastapi.responses import StreamingResponse
 
-from genjobs.api.auth import Principal, principal
+from genjobs.api.auth import principal
 from genjobs.api.services import Services, services
-from genjobs.core.errors import ApiError, Code
+from genjobs.core.principal import Principal
 
 Caller = Annotated[Principal, Depends(principal)]
 Svc = Annotated[Services, Depends(services)]
 TaskIdQuery = Annotated[str, Query(min_length=1, max_length=64, description="The task's id.")]
-
-
-def task_not_found(task_id: str) -> ApiError:
-    return ApiError(Code.NOT_FOUND, f"task not found: {task_id}")
 
 
 def event_stream(events: AsyncIterator[str]) -> StreamingResponse:

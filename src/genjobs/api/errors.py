@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,32 +12,37 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from genjobs.api.envelope import failure
-from genjobs.core.errors import ApiError, Code
+from genjobs.core.errors import (
+    ApiError,
+    Code,
+    InsufficientCredits,
+    InvalidInput,
+    NotFound,
+    Refused,
+    describe_validation_errors,
+)
 from genjobs.store.outage import UNAVAILABLE_ERRORS, Outage, classify
 
 log = logging.getLogger("genjobs.api")
-_BODY_PREFIXES = ("body", "query", "header", "path")
 OUTAGE_RETRY_AFTER_S = "5"
 
 
-def describe_validation_errors(errors: Sequence[Any], prefix: str = "") -> str:
-    """pydantic errors as ``field.path: rule`` clauses, e.g. ``input.text: Field required``."""
-    parts = []
-    for error in errors:
-        location = [str(item) for item in error.get("loc", ())]
-        if location and location[0] in _BODY_PREFIXES:
-            location = location[1:]
-        field = ".".join([p for p in (prefix, *location) if p]) or "body"
-        message = str(error.get("msg", "invalid value"))
-        message = message.removeprefix("Value error, ")
-        parts.append(f"{field}: {message}")
-    return "; ".join(parts)
+# The kie code of each refusal of the domain (core/errors.py).
+REFUSAL_CODES: dict[type[Refused], Code] = {
+    InvalidInput: Code.VALIDATION,
+    NotFound: Code.NOT_FOUND,
+    InsufficientCredits: Code.INSUFFICIENT_CREDITS,
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return failure(exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(Refused)
+    async def refused(_request: Request, exc: Refused) -> JSONResponse:
+        return failure(REFUSAL_CODES[type(exc)], exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

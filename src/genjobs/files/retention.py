@@ -6,6 +6,8 @@ import asyncio
 import logging
 from functools import partial
 
+from sqlalchemy import RowMapping
+
 from genjobs.core.clock import now_ms
 from genjobs.files.storage import Storage
 from genjobs.store import files
@@ -15,11 +17,16 @@ log = logging.getLogger("genjobs.retention")
 PURGE_EVERY_S = 3600.0
 
 
+def _delete_all(storage: Storage, rows: list[RowMapping]) -> None:
+    for row in rows:
+        storage.delete(row["kind"], row["token"])
+
+
 async def purge_expired(db: Database, storage: Storage) -> int:
     purged = 0
     while rows := await db.run(partial(files.take_expired, now=now_ms())):
-        for row in rows:
-            storage.delete(row["kind"], row["token"])
+        # In a thread: deleting from an object store is a network call per file.
+        await asyncio.to_thread(_delete_all, storage, rows)
         purged += len(rows)
     if purged:
         log.info("purged %d expired files", purged)

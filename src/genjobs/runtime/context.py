@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from genjobs.config import Settings
 from genjobs.files.fetch import FetchError, FetchTooLarge, fetch_to_file
-from genjobs.files.storage import Storage, StoredFile, UnusableLink, safe_file_name
+from genjobs.files.storage import Storage, StorageError, StoredFile, safe_file_name
 from genjobs.runtime.model import TaskCancelled, TaskFailed
 
 log = logging.getLogger("genjobs.model")
@@ -85,20 +85,13 @@ class RunContext:
         Raises ``TaskFailed("input_fetch_failed" | "input_too_large", ...)``.
         """
         limit = max_bytes or self.settings.fetch_max_bytes
-        try:
-            own = self.storage.local_path_for_url(url)
-        except UnusableLink as exc:
-            raise TaskFailed("input_fetch_failed", f"{url} {exc}") from exc
+        own = self.storage.parse_link(url)
         if own is not None:
-            if own.stat().st_size > limit:
-                raise TaskFailed("input_too_large", f"{url} is larger than {limit} bytes")
-            return own
-        name = safe_file_name(unquote(urlsplit(url).path), fallback="input")
-        dest = self.work_dir / f"{len(list(self.work_dir.iterdir()))}-{name}"
+            return self._own_file(url, *own, limit=limit)
         try:
             return fetch_to_file(
                 url,
-                dest,
+                self._input_path(url),
                 allow_private=self.settings.allow_private_urls,
                 timeout_s=self.settings.fetch_timeout_s,
                 max_bytes=limit,
@@ -108,13 +101,39 @@ class RunContext:
         except FetchError as exc:
             raise TaskFailed("input_fetch_failed", f"{url} {exc}") from exc
 
+    def _input_path(self, url: str) -> Path:
+        name = safe_file_name(unquote(urlsplit(url).path), fallback="input")
+        return self.work_dir / f"{len(list(self.work_dir.iterdir()))}-{name}"
+
+    def _own_file(self, url: str, kind: str, token: str, name: str, limit: int) -> Path:
+        """A file of this service, read without a network hop but only as an HTTP download
+        of it could be: reading from storage must not bypass the link's signature."""
+        if not self.storage.verify_link(url):
+            raise TaskFailed(
+                "input_fetch_failed", f"{url} is an expired or unsigned link to a genjobs file"
+            )
+        try:
+            stored = self.storage.find(kind, token, name)
+            if stored is None:
+                raise TaskFailed("input_fetch_failed", f"{url} file not found")
+            if stored.size > limit:
+                raise TaskFailed("input_too_large", f"{url} is larger than {limit} bytes")
+            return stored.materialize(self._input_path(url))
+        except StorageError as exc:
+            raise TaskFailed("input_fetch_failed", f"{url} {exc.message}") from exc
+
     # --- outputs ------------------------------------------------------------------
     def save_output(self, source: Path | bytes, file_name: str) -> str:
         """Store a result file and return its link (valid for the retention period)."""
-        if isinstance(source, bytes):
-            stored = self.storage.save_bytes("results", file_name, source)
-        else:
-            stored = self.storage.save_path("results", file_name, source)
+        try:
+            if isinstance(source, bytes):
+                stored = self.storage.save_bytes("results", file_name, source)
+            else:
+                stored = self.storage.save_path("results", file_name, source)
+        except StorageError as exc:
+            raise TaskFailed(
+                exc.fail_code, f"{file_name} could not be stored: {exc.message}"
+            ) from exc
         self.outputs.append(stored)
         ttl = self.settings.retention_days * 86400
         return self.storage.link(stored.kind, stored.token, stored.name, ttl)

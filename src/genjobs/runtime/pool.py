@@ -19,32 +19,23 @@ import asyncio
 import logging
 import multiprocessing
 import os
-import pickle
 import socket
-import struct
 from multiprocessing.process import BaseProcess
-from typing import Any
 
 from genjobs.config import Settings
+from genjobs.runtime.messages import (
+    FrameReader,
+    Ready,
+    SetupFailed,
+    ToWorker,
+    WorkerDied,
+    WorkerEvent,
+    frame,
+)
 from genjobs.runtime.worker_process import worker_main
 
 log = logging.getLogger("genjobs.pool")
 _spawn = multiprocessing.get_context("spawn")  # never fork a process that has threads
-DEAD = ("dead",)
-# multiprocessing.Connection's framing, which the child's send_bytes/recv speak: a 4-byte
-# big-endian signed length, or -1 and then an 8-byte length for messages of 2 GiB or more.
-_SHORT = struct.Struct("!i")
-_LONG = struct.Struct("!Q")
-_SHORT_MAX = 0x7FFFFFFF
-
-
-def frame(message: tuple[Any, ...]) -> bytes:
-    # Plain pickle, not Connection.send: its ForkingPickler (which can pass sockets and file
-    # descriptors) copies a dispatch table for every message.
-    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    if len(data) > _SHORT_MAX:
-        return _SHORT.pack(-1) + _LONG.pack(len(data)) + data
-    return _SHORT.pack(len(data)) + data
 
 
 class _PipeProtocol(asyncio.Protocol):
@@ -52,23 +43,10 @@ class _PipeProtocol(asyncio.Protocol):
 
     def __init__(self, worker: WorkerProcess) -> None:
         self._worker = worker
-        self._buffer = bytearray()
+        self._reader = FrameReader()
 
     def data_received(self, data: bytes) -> None:
-        buffer = self._buffer
-        buffer += data
-        while len(buffer) >= _SHORT.size:
-            (size,) = _SHORT.unpack_from(buffer)
-            header = _SHORT.size
-            if size == -1:
-                if len(buffer) < _SHORT.size + _LONG.size:
-                    return
-                (size,) = _LONG.unpack_from(buffer, _SHORT.size)
-                header += _LONG.size
-            if len(buffer) < header + size:
-                return  # the rest of this message is still on its way
-            message = pickle.loads(memoryview(buffer)[header : header + size])
-            del buffer[: header + size]
+        for message in self._reader.feed(data):
             self._worker.messages.put_nowait(message)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -79,7 +57,7 @@ class WorkerProcess:
     def __init__(self, model_name: str, process: BaseProcess) -> None:
         self.model_name = model_name
         self.process = process
-        self.messages: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        self.messages: asyncio.Queue[WorkerEvent] = asyncio.Queue()
         self._transport: asyncio.Transport | None = None
         self._killed = False
 
@@ -118,14 +96,14 @@ class WorkerProcess:
     async def _report_death(self) -> None:
         # Joined off the loop: the exit code (for the task's failMsg) may take a moment.
         await asyncio.to_thread(self.process.join, 5)
-        self.messages.put_nowait(DEAD)
+        self.messages.put_nowait(WorkerDied(self.process.exitcode))
 
     def alive(self) -> bool:
         # A killed process can look alive for a moment after SIGKILL; it must never be
         # handed to the next task.
         return not self._killed and self.process.is_alive()
 
-    def send(self, *message: Any) -> bool:
+    def send(self, message: ToWorker) -> bool:
         """Queue a message to the process; False when its pipe is already closed."""
         transport = self._transport
         if transport is None or transport.is_closing():
@@ -172,15 +150,19 @@ class ModelPool:
             async with asyncio.timeout(setup_timeout_s):
                 message = await worker.messages.get()
         except TimeoutError:
-            message = ("setup_failed", f"setup took longer than {setup_timeout_s:g} s")
+            message = SetupFailed(f"setup took longer than {setup_timeout_s:g} s")
         except BaseException:
             worker.kill()
             raise
-        if message[0] != "ready":
-            worker.kill()
-            reason = message[1] if message[0] == "setup_failed" else "the process died"
-            raise RuntimeError(f"model {self.model_name} could not be loaded: {reason}")
-        return worker
+        match message:
+            case Ready():
+                return worker
+            case SetupFailed(reason):
+                pass
+            case _:  # it died (nothing else comes before Ready)
+                reason = "the process died"
+        worker.kill()
+        raise RuntimeError(f"model {self.model_name} could not be loaded: {reason}")
 
     def release(self, worker: WorkerProcess | None) -> None:
         """Free the slot; a live process stays warm for the next task."""

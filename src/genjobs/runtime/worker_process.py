@@ -1,9 +1,8 @@
 """The body of a worker process: load one model once, then run tasks sent by the parent.
 
-Messages parent -> child: ("run", task_id, input_dict) and ("cancel", task_id).
-Messages child -> parent: ("ready",), ("setup_failed", message), ("progress", task_id,
-percent), ("done", task_id, result_json_text, [StoredFile...]) and ("failed", task_id,
-fail_code, fail_msg). A model that kills the process is seen by the parent as EOF.
+It speaks the messages of ``runtime.messages``: ``Ready`` or ``SetupFailed`` first, then
+for each ``RunTask`` any number of ``Progress`` and one ``Done`` or ``Failed``. A model
+that kills the process is seen by the parent as EOF.
 
 The main thread reads the pipe itself: no reader thread, so a task reaches the model
 without a hop between threads (which cost more than a short model's whole run). A
@@ -18,19 +17,30 @@ import json
 import logging
 import multiprocessing
 import os
-import pickle
 import threading
 import traceback
 from functools import partial
 from multiprocessing.connection import Connection, wait
-from typing import Any
 
 from genjobs.config import Settings, use_settings
 from genjobs.core.states import FailCode
-from genjobs.files.storage import Storage
+from genjobs.files.storage import Storage, open_storage
 from genjobs.runtime.context import RunContext
 from genjobs.runtime.fail_message import public_fail_message
 from genjobs.runtime.inputs import validate_input
+from genjobs.runtime.messages import (
+    CancelTask,
+    Done,
+    Failed,
+    FromWorker,
+    Progress,
+    Ready,
+    RunTask,
+    SetupFailed,
+    ToWorker,
+    decode_to_worker,
+    encode,
+)
 from genjobs.runtime.model import TaskFailed
 from genjobs.runtime.registry import ModelRegistry
 
@@ -48,33 +58,41 @@ class _Channel:
         self._running: str | None = None
         self._cancelled = False
 
-    def send(self, *message: Any) -> None:
-        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)  # plain data: no ForkingPickler
+    def send(self, message: FromWorker) -> None:
+        data = encode(message)
         with self._send_lock:
             self._conn.send_bytes(data)
 
-    def next_run(self) -> tuple[str, dict[str, Any]]:
+    def report_progress(self, task_id: str, percent: int) -> None:
+        self.send(Progress(task_id, percent))
+
+    def next_run(self) -> RunTask:
         """Block until the parent sends a task; a late cancel of a finished one is dropped."""
         while True:
-            message = self._recv()
-            if message[0] == "run":
-                self._running, self._cancelled = message[1], False
-                return message[1], message[2]
+            match self._recv():
+                case RunTask(task_id) as run:
+                    self._running, self._cancelled = task_id, False
+                    return run
+                case CancelTask():
+                    pass  # it came after its task had ended
 
     def cancel_requested(self) -> bool:
         """Whether the running task was cancelled, reading what the parent has sent."""
         with self._read_lock:
             while not self._cancelled and self._conn.poll():
-                message = self._recv()
-                if message[0] == "cancel" and message[1] == self._running:
-                    self._cancelled = True
+                match self._recv():
+                    case CancelTask(task_id) if task_id == self._running:
+                        self._cancelled = True
+                    case _:  # a late cancel of an earlier task
+                        pass
         return self._cancelled
 
-    def _recv(self) -> Any:
+    def _recv(self) -> ToWorker:
         try:
-            return self._conn.recv()
+            body = self._conn.recv_bytes()
         except (EOFError, OSError):
             os._exit(0)  # the server is gone: nothing left to work for
+        return decode_to_worker(body)
 
 
 class _PipeCancel:
@@ -108,35 +126,37 @@ def worker_main(conn: Connection, settings: Settings, model_name: str) -> None:
         model.setup()
     except Exception as exc:
         log.exception("setup of %s failed", model_name)
-        channel.send("setup_failed", f"{type(exc).__name__}: {exc}")
+        channel.send(SetupFailed(f"{type(exc).__name__}: {exc}"))
         return
-    channel.send("ready")
-    storage = Storage(settings.files_dir, settings.base_url, settings.signing_key)
+    channel.send(Ready())
+    storage = open_storage(settings)
     cancel_signal = _PipeCancel(channel)
     while True:
-        task_id, raw_input = channel.next_run()
+        run = channel.next_run()
+        task_id = run.task_id
         ctx = RunContext(
             task_id,
             settings,
             storage,
             settings.data_dir / "work" / task_id,
-            on_progress=partial(channel.send, "progress", task_id),
+            on_progress=partial(channel.report_progress, task_id),
             cancel_event=cancel_signal,
         )
         try:
             # The API has applied GENJOBS_STRICT_INPUT already: keys it let through unknown
             # are dropped here the same way.
-            model_input, _ = validate_input(model.input_schema, raw_input, strict=False)
+            model_input, _ = validate_input(model.input_schema, run.input, strict=False)
             result = model.run(model_input, ctx)
-            channel.send("done", task_id, json.dumps(result, ensure_ascii=False), ctx.outputs)
+            result_json = json.dumps(result, ensure_ascii=False)
+            channel.send(Done(task_id, result_json, tuple(ctx.outputs)))
         except TaskFailed as exc:
             _discard(storage, ctx)
-            channel.send("failed", task_id, exc.code, public_fail_message(exc.message))
+            channel.send(Failed(task_id, exc.code, public_fail_message(exc.message)))
         except Exception as exc:
             _discard(storage, ctx)
             log.error("model %s failed on %s:\n%s", model_name, task_id, traceback.format_exc())
             message = public_fail_message(f"{type(exc).__name__}: {exc}")
-            channel.send("failed", task_id, FailCode.MODEL_ERROR, message)
+            channel.send(Failed(task_id, FailCode.MODEL_ERROR, message))
         finally:
             ctx.close()
 

@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
 
-from genjobs.core.errors import ApiError
+from genjobs.core.errors import Refused
 from genjobs.store.database import Database
 
 T = TypeVar("T")
@@ -75,7 +75,7 @@ class GroupCommit:
         batch, self._pending = self._pending, []
         riders, self._riders = self._riders, []
 
-        def write(conn: Connection) -> list[tuple[Any, ApiError | None]]:
+        def write(conn: Connection) -> list[tuple[Any, Refused | None]]:
             for rider in riders:
                 rider(conn)
             return [_attempt(call, conn) for call in batch]
@@ -112,10 +112,10 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
-def _attempt(call: _Call[T], conn: Connection) -> tuple[T | None, ApiError | None]:
-    """Run one call in the batch's transaction. An ApiError is its answer (raised before
-    it wrote, by contract); anything else aborts the batch."""
+def _attempt(call: _Call[T], conn: Connection) -> tuple[T | None, Refused | None]:
+    """Run one call in the batch's transaction. A refusal is its answer (raised before it
+    wrote, by contract); anything else aborts the batch."""
     try:
         return call.fn(conn), None
-    except ApiError as error:
+    except Refused as error:
         return None, error

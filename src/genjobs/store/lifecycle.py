@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from genjobs.core.clock import now_ms
-from genjobs.core.errors import ApiError, Code
+from genjobs.core.errors import InsufficientCredits
 from genjobs.core.record import callback_body
-from genjobs.core.states import ACTIVE_STATES, FailCode, State
+from genjobs.core.states import CANCEL_UNSTARTED, FAIL_RUN, FailCode, State, Transition
 from genjobs.files.storage import StoredFile
 from genjobs.store import deliveries, files, keys, tasks
 
@@ -44,10 +44,9 @@ def new_task_id() -> str:
 def create(conn: Connection, new: NewTask) -> str:
     """Store the task as ``waiting`` and debit its price; 402 when the balance is short."""
     if not keys.debit(conn, new.owner_id, new.price):
-        raise ApiError(
-            Code.INSUFFICIENT_CREDITS,
+        raise InsufficientCredits(
             f"insufficient credits: this task costs {new.price:g}, "
-            f"the balance is {keys.balance(conn, new.owner_id):g}",
+            f"the balance is {keys.balance(conn, new.owner_id):g}"
         )
     task_id = new_task_id()
     tasks.insert_task(
@@ -112,11 +111,12 @@ def finish_failure(
     code: str,
     message: str,
     policy: OutboxPolicy,
-    from_states: Iterable[State] = ACTIVE_STATES,
+    via: Transition = FAIL_RUN,
     attempt: int | None = None,
     cost_time: int | None = None,
 ) -> bool:
-    """Fail a task (if still in ``from_states``), refund its price, queue its callback."""
+    """Fail a task by ``via`` (if it still can), refund its price, queue its callback."""
+    assert via.target == State.FAIL, via
     row = tasks.get(conn, task_id)
     if row is None:
         return False
@@ -124,8 +124,7 @@ def finish_failure(
     moved = tasks.move(
         conn,
         task_id,
-        from_states,
-        State.FAIL,
+        via,
         attempt=attempt,
         fail_code=code,
         fail_msg=message,
@@ -151,20 +150,12 @@ def request_cancel(conn: Connection, task: Mapping[Any, Any], policy: OutboxPoli
             code=FailCode.CANCELED,
             message="the task was canceled before it started",
             policy=policy,
-            from_states=[State.WAITING, State.QUEUING],
+            via=CANCEL_UNSTARTED,
         ):
             return True
         task = tasks.get(conn, task["id"]) or task
     if task["state"] == State.GENERATING:
-        tasks.move(
-            conn,
-            task["id"],
-            [State.GENERATING],
-            State.GENERATING,
-            attempt=task["attempt"],
-            cancel_requested=True,
-        )
-        return True
+        return tasks.flag_cancel(conn, task["id"], task["attempt"])
     return False
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from genjobs.core.clock import now_ms
 from genjobs.core.record import RECORD_COLUMNS, ZERO_UNTIL_FINISHED
-from genjobs.core.states import State
+from genjobs.core.states import CLAIM, ENQUEUE, SUCCEED, State, Transition
 from genjobs.store.database import Database
 from genjobs.store.prepared import Prepared
 from genjobs.store.tables import tasks
@@ -54,11 +54,16 @@ _INSERT = Prepared(
         }
     )
 )
+# The prepared statements below compare with one literal state (an IN list would be an
+# expanding parameter, which a statement compiled once cannot take).
+(_ENQUEUE_FROM,) = ENQUEUE.sources
+(_CLAIM_FROM,) = CLAIM.sources
+(_SUCCEED_FROM,) = SUCCEED.sources
 _ENQUEUE = Prepared(
     update(tasks)
-    .where(tasks.c.id == bindparam("task_id"), tasks.c.state == State.WAITING)
+    .where(tasks.c.id == bindparam("task_id"), tasks.c.state == _ENQUEUE_FROM)
     .values(
-        state=State.QUEUING,
+        state=ENQUEUE.target,
         update_time=bindparam("now"),
         queue_time=func.coalesce(tasks.c.queue_time, bindparam("now")),
     )
@@ -117,30 +122,30 @@ def find_by_idempotency_key(conn: Connection, owner_id: str, key: str) -> RowMap
 def move(
     conn: Connection,
     task_id: str,
-    from_states: Iterable[State],
-    to_state: State,
+    transition: Transition,
     *,
     attempt: int | None = None,
     **values: Any,
 ) -> bool:
-    """Move a task between states if it is still where the caller believes it is."""
-    conditions = [tasks.c.id == task_id, tasks.c.state.in_(list(from_states))]
+    """Move a task by a named transition if it is still in one of its source states (and,
+    with ``attempt``, still in that run); False when it was not."""
+    conditions = [tasks.c.id == task_id, tasks.c.state.in_(sorted(transition.sources))]
     if attempt is not None:
         conditions.append(tasks.c.attempt == attempt)
     values.setdefault("update_time", now_ms())
-    result = conn.execute(update(tasks).where(*conditions).values(state=to_state, **values))
-    return result.rowcount == 1
+    statement = update(tasks).where(*conditions).values(state=transition.target, **values)
+    return conn.execute(statement).rowcount == 1
 
 
 _SUCCEED = Prepared(
     update(tasks)
     .where(
         tasks.c.id == bindparam("task_id"),
-        tasks.c.state == State.GENERATING,
+        tasks.c.state == _SUCCEED_FROM,
         tasks.c.attempt == bindparam("attempt"),
     )
     .values(
-        state=State.SUCCESS,
+        state=SUCCEED.target,
         result_json=bindparam("result_json"),
         cost_time=bindparam("cost_time"),
         progress=100,
@@ -168,7 +173,7 @@ def _claim_statement(postgresql: bool) -> Prepared:
     """Claim the ``limit`` oldest queuing tasks of ``model`` in one statement."""
     oldest = (
         select(tasks.c.id)
-        .where(tasks.c.state == State.QUEUING, tasks.c.model == bindparam("model"))
+        .where(tasks.c.state == _CLAIM_FROM, tasks.c.model == bindparam("model"))
         .order_by(tasks.c.create_time)
         .limit(bindparam("limit", type_=Integer))
     )
@@ -178,7 +183,7 @@ def _claim_statement(postgresql: bool) -> Prepared:
         update(tasks)
         .where(tasks.c.id.in_(oldest))
         .values(
-            state=State.GENERATING,
+            state=CLAIM.target,
             attempt=tasks.c.attempt + 1,
             worker_id=bindparam("worker_id"),
             lease_until=bindparam("lease_until"),
@@ -229,6 +234,11 @@ def _update_running(
         .values(**values)
     )
     return result.rowcount == 1
+
+
+def flag_cancel(conn: Connection, task_id: str, attempt: int) -> bool:
+    """Ask the worker running the task (this attempt) to stop; not a change of state."""
+    return _update_running(conn, task_id, attempt, {"cancel_requested": True})
 
 
 def renew_lease(conn: Connection, task_id: str, attempt: int, lease_until: int) -> bool:

@@ -13,11 +13,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
-from genjobs.api.auth import Principal, admin_principal
+from genjobs.api.auth import admin_principal
 from genjobs.api.deps import Svc
 from genjobs.api.envelope import ok
 from genjobs.core.clock import now_ms
 from genjobs.core.errors import ApiError, Code, invalid
+from genjobs.core.principal import Principal
 from genjobs.store import keys, stats
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])

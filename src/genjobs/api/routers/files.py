@@ -12,8 +12,8 @@ from functools import partial
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 from pydantic.config import JsonDict
 from sqlalchemy import Connection
@@ -21,8 +21,9 @@ from sqlalchemy import Connection
 from genjobs.api.auth import Principal
 from genjobs.api.deps import Caller, Svc
 from genjobs.api.envelope import envelope, ok
-from genjobs.core.errors import ApiError, Code, invalid
+from genjobs.core.errors import ApiError, Code, InvalidInput, invalid
 from genjobs.files.fetch import FetchError, FetchTooLarge, open_stream
+from genjobs.files.serving import file_response
 from genjobs.files.storage import FileTooLarge, StoredFile, safe_file_name
 from genjobs.store import files
 
@@ -112,7 +113,7 @@ async def _record_upload(
     return JSONResponse({"success": True, **envelope(200, "File uploaded successfully", data)})
 
 
-def _too_large(limit: int) -> ApiError:
+def _too_large(limit: int) -> InvalidInput:
     return invalid("file", f"is larger than the upload limit of {limit} bytes")
 
 
@@ -182,7 +183,9 @@ async def base64_upload(body: Base64UploadBody, caller: Caller, svc: Svc) -> JSO
     limit = svc.settings.upload_max_bytes
     if len(content) > limit:
         raise _too_large(limit)
-    stored = svc.storage.save_bytes("uploads", body.fileName or _random_name(extension), content)
+    stored = await anyio.to_thread.run_sync(
+        svc.storage.save_bytes, "uploads", body.fileName or _random_name(extension), content
+    )
     return await _record_upload(svc, caller, stored, body.uploadPath)
 
 
@@ -197,18 +200,33 @@ async def download_url(body: DownloadUrlBody, caller: Caller, svc: Svc) -> JSONR
         row = files.get(conn, token)
         return row is not None and (caller.is_admin or row["owner_id"] == caller.key_id)
 
-    if not await svc.db.run(owned) or svc.storage.path_of(kind, token, name) is None:
+    if (
+        not await svc.db.run(owned)
+        or await anyio.to_thread.run_sync(svc.storage.find, kind, token, name) is None
+    ):
         raise ApiError(Code.NOT_FOUND, "file not found")
     return ok(svc.storage.link(kind, token, name, DOWNLOAD_LINK_TTL_S))
 
 
 @router.get("/files/{kind}/{token}/{name}", summary="A stored file (signed link)", tags=["files"])
 async def serve_file(
-    kind: str, token: str, name: str, svc: Svc, expires: int = 0, signature: str = ""
-) -> FileResponse:
+    kind: str,
+    token: str,
+    name: str,
+    request: Request,
+    svc: Svc,
+    expires: int = 0,
+    signature: str = "",
+) -> Response:
     if not svc.storage.check_signature(kind, token, name, expires, signature):
         raise ApiError(Code.UNAUTHORIZED, "invalid or expired link")
-    path = svc.storage.path_of(kind, token, name)
-    if path is None:
+
+    def answer() -> Response | None:
+        stored = svc.storage.find(kind, token, name)
+        return None if stored is None else file_response(stored, name, request.headers)
+
+    # The file may be in an object store: look it up and start reading it off the loop.
+    response = await anyio.to_thread.run_sync(answer)
+    if response is None:
         raise ApiError(Code.NOT_FOUND, "file not found")
-    return FileResponse(path, filename=name)
+    return response

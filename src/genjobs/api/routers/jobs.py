@@ -4,34 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated, Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
-from genjobs import metrics
-from genjobs.api.deps import Caller, Svc, TaskIdQuery, event_stream, task_not_found
+from genjobs.api.deps import Caller, Svc, TaskIdQuery, event_stream
 from genjobs.api.envelope import ok
-from genjobs.api.errors import describe_validation_errors
-from genjobs.api.input_files import check_input_files
 from genjobs.api.query import query_value
 from genjobs.api.request_route import RequestRoute
 from genjobs.api.services import Services
-from genjobs.core.errors import ApiError, Code, invalid
+from genjobs.core.errors import ApiError, Code, describe_validation_errors, invalid, task_not_found
 from genjobs.core.record import task_record
 from genjobs.core.states import FINAL_STATES, State
-from genjobs.files.fetch import FetchError, check_public_url
-from genjobs.runtime.inputs import validate_input
-from genjobs.store import deliveries, lifecycle, tasks
+from genjobs.store import deliveries, tasks
+from genjobs.usecases.cancellation import cancel
+from genjobs.usecases.submission import Submission, submit
 
 log = logging.getLogger("genjobs.api")
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -53,13 +47,6 @@ class CreateTaskBody(BaseModel):
 
 class TaskIdBody(BaseModel):
     taskId: str = Field(min_length=1, max_length=64)
-
-
-async def _check_callback_url(field: str, url: str, allow_private: bool) -> None:
-    try:
-        await anyio.to_thread.run_sync(check_public_url, url, allow_private)
-    except FetchError as exc:
-        raise invalid(field, str(exc)) from exc
 
 
 CREATE_TASK_OPENAPI: dict[str, Any] = {
@@ -101,61 +88,18 @@ async def create_task(request: Request) -> JSONResponse:
                 f"{svc.rate_limiter.window_s:g} s per key; retry in {wait_s:.1f} s",
                 headers=svc.rate_limiter.retry_after_header(wait_s),
             )
-    model = svc.registry.get(body.model)
-    if model is None:
-        raise invalid("model", f"unknown model {body.model!r}; see GET /api/v1/models")
-    try:
-        model_input, ignored = validate_input(
-            model.input_schema, body.input, strict=svc.settings.strict_input
-        )
-    except ValidationError as exc:
-        raise ApiError(
-            Code.VALIDATION, describe_validation_errors(exc.errors(), prefix="input")
-        ) from exc
-    await check_input_files(svc.db, svc.storage, caller, body.input)
-    for field, url in (
-        ("callBackUrl", body.callBackUrl),
-        ("progressCallBackUrl", body.progressCallBackUrl),
-    ):
-        if url:  # most creates have none: no thread hop for them
-            await _check_callback_url(field, url, svc.settings.allow_private_urls)
-    param = raw.decode()  # kie's `param`: the createTask body as the client sent it
-    new = lifecycle.NewTask(
-        owner_id=caller.key_id,
-        model=model.name,
-        param=param,
-        price=float(model.price_for(model_input)),
+    submission = Submission(
+        model=body.model,
+        input=body.input,
+        param=raw.decode(),
         callback_url=body.callBackUrl,
         progress_callback_url=body.progressCallBackUrl,
         idempotency_key=idempotency_key,
-        request_hash=hashlib.sha256(param.encode()).hexdigest() if idempotency_key else None,
     )
-    try:
-        task_id, created = await svc.writes.run(partial(_create_once, new=new))
-    except IntegrityError:  # a concurrent request with the same Idempotency-Key won
-        task_id, created = await svc.db.run(partial(_create_once, new=new))
-    if created:
-        metrics.tasks_created.labels(model.name).inc()
-        await svc.dispatcher.submit(task_id, model.name)
-    if not ignored:
-        return ok({"taskId": task_id})
-    log.info("task %s: ignored unknown input keys %s", task_id, ", ".join(ignored))
-    return ok({"taskId": task_id, "ignoredInputKeys": [f"input.{key}" for key in ignored]})
-
-
-def _create_once(conn: Connection, new: lifecycle.NewTask) -> tuple[str, bool]:
-    """Create the task, or return the earlier one made with the same Idempotency-Key.
-    Group-committed: every refusal (ApiError) comes before anything is written."""
-    if new.idempotency_key:
-        earlier = tasks.find_by_idempotency_key(conn, new.owner_id, new.idempotency_key)
-        if earlier is not None:
-            if earlier["request_hash"] != new.request_hash:
-                raise invalid(
-                    "Idempotency-Key",
-                    "this key was already used with a different request body",
-                )
-            return str(earlier["id"]), False
-    return lifecycle.create(conn, new), True
+    submitted = await submit(svc, caller, submission)
+    if not submitted.ignored_input_keys:
+        return ok({"taskId": submitted.task_id})
+    return ok({"taskId": submitted.task_id, "ignoredInputKeys": submitted.ignored_input_keys})
 
 
 RECORD_INFO_OPENAPI: dict[str, Any] = {
@@ -238,23 +182,7 @@ async def list_tasks(
 
 @router.post("/cancel", summary="Cancel a task (genjobs addition)")
 async def cancel_task(body: TaskIdBody, caller: Caller, svc: Svc) -> JSONResponse:
-    def cancel(conn: Connection) -> dict[str, Any]:
-        row = tasks.get(conn, body.taskId, caller.owner_filter)
-        if row is None:
-            raise task_not_found(body.taskId)
-        if row["state"] in FINAL_STATES:
-            raise invalid("taskId", f"the task already finished (state {row['state']})")
-        lifecycle.request_cancel(conn, row, svc.policy)
-        updated = tasks.get(conn, body.taskId)
-        assert updated is not None
-        return task_record(updated)
-
-    record = await svc.db.run(cancel)
-    svc.events.changed(body.taskId)
-    if record["state"] == State.GENERATING:
-        svc.events.cancel_requested.put_nowait(body.taskId)
-    else:
-        svc.events.outbox_written()
+    record = await cancel(svc, caller, body.taskId)
     return ok(record, "cancel requested" if record["state"] != State.FAIL else "canceled")
 
 

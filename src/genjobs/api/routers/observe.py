@@ -13,11 +13,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from genjobs.api.deps import Caller, Svc, TaskIdQuery, event_stream, task_not_found
+from genjobs.api.deps import Caller, Svc, TaskIdQuery, event_stream
 from genjobs.api.envelope import ok
 from genjobs.client.formats import FORMATS
 from genjobs.core.clock import now_ms
-from genjobs.core.errors import ApiError, Code
+from genjobs.core.errors import NotFound, task_not_found
 from genjobs.core.record import task_record
 from genjobs.core.states import State
 from genjobs.store import changes, tasks
@@ -96,7 +96,7 @@ async def transcript(
         raise task_not_found(taskId)
     words = _transcript_of(row["result_json"]) if row["state"] == State.SUCCESS else None
     if words is None:
-        raise ApiError(Code.NOT_FOUND, f"task {taskId} has no transcript (yet)")
+        raise NotFound(f"task {taskId} has no transcript (yet)")
     if format == "json":
         body, media_type = json.dumps(words, ensure_ascii=False, indent=2), "application/json"
     else:

@@ -10,10 +10,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from genjobs import metrics
-from genjobs.api.auth import Principal, principal
+from genjobs.api.auth import principal
 from genjobs.api.deps import Svc
 from genjobs.api.envelope import failure, ok
 from genjobs.core.errors import ApiError, Code
+from genjobs.core.principal import Principal
 from genjobs.store import tasks
 
 router = APIRouter(tags=["system"])

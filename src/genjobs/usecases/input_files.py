@@ -1,6 +1,6 @@
 """Links to genjobs' own files inside a task's input: the caller must be allowed to read them.
 
-Workers read such links straight from disk, without the HTTP download's checks, so the
+Workers read such links straight from storage, without the HTTP download's checks, so the
 checks happen here, before the task exists: the link must be signed and unexpired (as an
 HTTP download requires), and the file must belong to the caller's key (admin keys may use
 any file). Anything else is answered 404 naming the field, as download-url answers a file
