@@ -105,7 +105,8 @@ def serve(
     """Run the API with embedded workers (foreground)."""
     import uvicorn
 
-    from genjobs.api.app import create_app, open_database
+    from genjobs.api.app import create_app
+    from genjobs.assembly import open_database
     from genjobs.store import keys
 
     settings = _settings(
@@ -144,7 +145,7 @@ def serve(
 @models_option
 def worker(data_dir: Path | None, worker_models: list[str] | None) -> None:
     """Run workers only, against the shared database (GENJOBS_DATABASE_URL)."""
-    from genjobs.api.app import build_services, open_database
+    from genjobs.assembly import assemble, open_database
     from genjobs.dispatch.notify import start_listening
 
     settings = _settings(data_dir=data_dir, workers=True, worker_models=worker_models)
@@ -154,7 +155,7 @@ def worker(data_dir: Path | None, worker_models: list[str] | None) -> None:
 
     async def run() -> None:
         db = open_database(settings)
-        svc = build_services(settings, db)
+        svc = assemble(settings, db)
         assert svc.runner is not None
         loop = asyncio.get_running_loop()
         task = asyncio.create_task(svc.runner.run())
@@ -190,7 +191,7 @@ def keys() -> None:
 def _open(data_dir: Path | None) -> tuple[Database, Settings]:
     """The keys' database, named on stderr: a wrong data dir would otherwise silently
     manage a fresh database that no server reads."""
-    from genjobs.api.app import open_database
+    from genjobs.assembly import open_database
 
     settings = _settings(data_dir=data_dir)
     click.echo(f"genjobs keys: {_describe_database(settings, data_dir)}", err=True)

@@ -19,18 +19,11 @@ from genjobs.api.errors import install_error_handlers
 from genjobs.api.ratelimit import RateLimiter
 from genjobs.api.routers import account, admin, files, jobs, models, observe, system
 from genjobs.api.services import Services
+from genjobs.assembly import assemble, open_database
 from genjobs.config import Settings
-from genjobs.dispatch.embedded import EmbeddedDispatcher
-from genjobs.dispatch.events import TaskEvents
 from genjobs.dispatch.notify import start_listening
 from genjobs.files.retention import purge_forever
-from genjobs.files.storage import open_storage
-from genjobs.runtime.registry import ModelRegistry
-from genjobs.runtime.runner import Runner
-from genjobs.store import keys
 from genjobs.store.database import Database
-from genjobs.store.group_commit import GroupCommit
-from genjobs.store.lifecycle import OutboxPolicy
 from genjobs.ui import install as install_dashboard
 from genjobs.webhooks.delivery import Deliverer
 
@@ -38,54 +31,20 @@ log = logging.getLogger("genjobs")
 SHUTDOWN_WAIT_S = 10.0
 
 
-def open_database(settings: Settings) -> Database:
-    """The database, migrated, with GENJOBS_API_KEY present as an admin key."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.sqlalchemy_url)
-    db.migrate()
-    if settings.api_key:
-        db.run_sync(
-            lambda conn: keys.ensure_admin_key(conn, settings.api_key, settings.admin_credits)
-        )
-    return db
-
-
 def build_services(settings: Settings, db: Database) -> Services:
-    events = TaskEvents()
-    storage = open_storage(settings)
-    registry = ModelRegistry.from_entry_points()
-    policy = OutboxPolicy(
-        max_attempts=settings.callback_max_attempts,
-        retention_ms=int(settings.retention_days * 86_400_000),
-    )
-    # One group commit for every writer of this process: a task's outcome that arrives in
-    # the same turn of the loop as a createTask shares its commit, and hand-offs ride along.
-    writes = GroupCommit(db)
-    dispatcher = EmbeddedDispatcher(db, writes, events)
-    runner = None
-    if settings.workers:
-        runner = Runner(
-            db=db,
-            writes=writes,
-            registry=registry.only(settings.worker_models),
-            settings=settings,
-            events=events,
-            dispatcher=dispatcher,
-            policy=policy,
-            storage=storage,
-        )
+    core = assemble(settings, db)
     return Services(
-        settings=settings,
-        db=db,
-        registry=registry,
-        storage=storage,
-        events=events,
-        dispatcher=dispatcher,
+        settings=core.settings,
+        db=core.db,
+        registry=core.registry,
+        storage=core.storage,
+        events=core.events,
+        dispatcher=core.dispatcher,
         auth=Authenticator(db),
         rate_limiter=RateLimiter(settings.rate_limit, settings.rate_window_s),
-        policy=policy,
-        writes=writes,
-        runner=runner,
+        policy=core.policy,
+        writes=core.writes,
+        runner=core.runner,
     )
 
 

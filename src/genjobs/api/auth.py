@@ -10,7 +10,7 @@ from functools import partial
 from fastapi import Request
 
 from genjobs.core.errors import ApiError, Code
-from genjobs.core.principal import Principal as Principal  # re-exported for the routers
+from genjobs.core.principal import Principal
 from genjobs.store import keys
 from genjobs.store.database import Database
 

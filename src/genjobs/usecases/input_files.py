@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-from genjobs.api.auth import Principal
 from genjobs.core.errors import ApiError, Code
+from genjobs.core.principal import Principal
 from genjobs.files.storage import Storage
 from genjobs.store import files
 from genjobs.store.database import Database

@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic.config import JsonDict
 from sqlalchemy import Connection
 
-from genjobs.api.auth import Principal
 from genjobs.api.deps import Caller, Svc
 from genjobs.api.envelope import envelope, ok
 from genjobs.core.errors import ApiError, Code, InvalidInput, invalid
+from genjobs.core.principal import Principal
 from genjobs.files.fetch import FetchError, FetchTooLarge, open_stream
 from genjobs.files.serving import file_response
 from genjobs.files.storage import FileTooLarge, StoredFile, safe_file_name
