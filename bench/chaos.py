@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import secrets
 import shutil
 import signal
 import sys
@@ -38,9 +37,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,16 +45,15 @@ from typing import Any
 
 import httpx
 import psutil
-import psycopg
 
 from genjobs.webhooks.verify import WebhookVerificationError, verify
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.cluster import fresh_postgres
 from tests.serverproc import ServerProcess, free_port
 
 KEY = "gj_chaos_admin_key"
 WEBHOOK_KEY = "whsec_Y2hhb3MtYmVuY2gtd2ViaG9vay1rZXktMDEyMzQ1Njc4OQ=="
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 FINAL_STATES = ("success", "fail")
 # One behaviour per cycle, healthy in between, so every bad phase is shorter than
 # genjobs' retry window (8 attempts, 0.5 s doubling: about 64 s).
@@ -329,18 +325,6 @@ def all_tasks(api: httpx.Client) -> list[dict[str, Any]]:
             return tasks
 
 
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    name = f"genjobs_chaos_{secrets.token_hex(4)}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def report(results: list[Figures], stuck_after_s: float) -> None:
     stuck_label = f"stuck {stuck_after_s:g} s after the last restart"
     rows = [
@@ -388,7 +372,7 @@ def main() -> None:
     for database in args.databases.split(","):
         print(f"{database}: {args.cycles} cycles of {args.tasks} tasks", flush=True)
         if database == "postgresql":
-            with postgres_database() as url:
+            with fresh_postgres() as url:
                 results.append(Chaos(database, url, args).run())
         elif database == "sqlite":
             results.append(Chaos(database, None, args).run())

@@ -88,3 +88,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def pg_db(postgres_url: str) -> Iterator[Database]:
+    """The session's PostgreSQL database, emptied and migrated, for this test."""
+    reset_postgres(postgres_url)
+    database = Database(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    database.migrate()
+    yield database
+    database.dispose()

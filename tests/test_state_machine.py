@@ -5,9 +5,7 @@ changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import product
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -15,22 +13,14 @@ from sqlalchemy import text
 from genjobs.core.states import ALLOWED, TRANSITIONS, State, Transition, transition
 from genjobs.store import keys, tasks
 from genjobs.store.database import Database
-from tests.conftest import reset_postgres
 from tests.test_dispatch import new_task
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'genjobs.db'}"
-    else:
-        postgres_url: str = request.getfixturevalue("postgres_url")
-        reset_postgres(postgres_url)
-        url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    db = Database(url)
-    db.migrate()
-    yield db
-    db.dispose()
+def database(request: pytest.FixtureRequest) -> Database:
+    fixture = "db" if request.param == "sqlite" else "pg_db"
+    database: Database = request.getfixturevalue(fixture)
+    return database
 
 
 def test_only_allowed_moves_can_be_named() -> None:

@@ -5,28 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from genjobs.config import Settings
 from genjobs.dispatch.events import TaskEvents
 from genjobs.dispatch.notify import listen_for_work, start_listening
 from genjobs.store import keys, tasks
 from genjobs.store.database import Database
-from tests.conftest import reset_postgres
 from tests.test_dispatch import new_task
-
-
-@pytest.fixture
-def pg(postgres_url: str) -> Iterator[Database]:
-    reset_postgres(postgres_url)
-    url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    database = Database(url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 async def woken_for(events: TaskEvents, timeout_s: float = 10.0) -> set[str] | None:
@@ -35,13 +21,13 @@ async def woken_for(events: TaskEvents, timeout_s: float = 10.0) -> set[str] | N
     return events.take_work()
 
 
-def test_queueing_a_task_wakes_a_listener_with_its_model(pg: Database) -> None:
-    owner, _ = pg.run_sync(lambda conn: keys.create_key(conn, name="w", credits=10))
-    task_id = new_task(pg, owner)  # stored as waiting: nothing to claim yet
+def test_queueing_a_task_wakes_a_listener_with_its_model(pg_db: Database) -> None:
+    owner, _ = pg_db.run_sync(lambda conn: keys.create_key(conn, name="w", credits=10))
+    task_id = new_task(pg_db, owner)  # stored as waiting: nothing to claim yet
 
     async def scenario() -> None:
         events = TaskEvents()
-        listener = asyncio.create_task(listen_for_work(str(pg.engine.url), events))
+        listener = asyncio.create_task(listen_for_work(str(pg_db.engine.url), events))
         try:
             # On connecting the listener reports "any model": work may have been queued
             # while nobody listened.
@@ -51,7 +37,7 @@ def test_queueing_a_task_wakes_a_listener_with_its_model(pg: Database) -> None:
 
             # Queued in a transaction that rolls back: no notification.
             def queue_then_roll_back() -> None:
-                with pg.engine.connect() as conn:
+                with pg_db.engine.connect() as conn:
                     tasks.enqueue_many(conn, [task_id])
                     conn.rollback()
 
@@ -61,7 +47,9 @@ def test_queueing_a_task_wakes_a_listener_with_its_model(pg: Database) -> None:
 
             # Queued and committed, by another connection as an API node would: woken
             # with the model's name.
-            await asyncio.to_thread(pg.run_sync, lambda conn: tasks.enqueue_many(conn, [task_id]))
+            await asyncio.to_thread(
+                pg_db.run_sync, lambda conn: tasks.enqueue_many(conn, [task_id])
+            )
             assert await woken_for(events) == {"genjobs/echo"}
         finally:
             listener.cancel()
