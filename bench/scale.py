@@ -143,9 +143,8 @@ def chaos(cluster: Cluster, tasks: int, kill_every_s: float, rng: random.Random)
     )
     stuck = sum(done[t].get("state") not in FINAL for t in every)
     readable_from_both = 0
-    for task_id in videos:
-        if done[task_id].get("state") != "success":
-            continue
+    rendered = [t for t in videos if done[t].get("state") == "success"]
+    for task_id in rendered:
         link = httpx.Response(200, content=done[task_id]["resultJson"]).json()["resultUrls"][0]
         parts = urlsplit(link)
         bodies = [
@@ -170,11 +169,16 @@ def chaos(cluster: Cluster, tasks: int, kill_every_s: float, rng: random.Random)
         "tasks": len(every),
         "kills": kills,
         "succeeded": sum(done[t].get("state") == "success" for t in every),
-        "failed": Counter(done[t]["failCode"] for t in every if done[t].get("state") == "fail"),
+        "failed": Counter(
+            f"{done[t]['failCode']} ({'video' if t in videos else 'echo'})"
+            for t in every
+            if done[t].get("state") == "fail"
+        ),
         "lost": lost,
         "stuck": stuck,
         "run twice to success": sum(len(ids) > 1 for ids in webhook_ids.values()),
-        "videos readable from both API nodes": f"{readable_from_both}/{len(videos)}",
+        "videos rendered": f"{len(rendered)} of {len(videos)}",
+        "rendered videos readable from both API nodes": readable_from_both,
     }
 
 

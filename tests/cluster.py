@@ -6,6 +6,7 @@ from here. Used by tests/test_scale_out.py and bench/scale.py."""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
@@ -44,6 +45,7 @@ def object_store() -> Iterator[dict[str, str]]:
     import boto3
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
