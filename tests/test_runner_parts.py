@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import Connection, update
 
+from genjobs.backends.sqlite import SqliteBackend
 from genjobs.config import Settings
 from genjobs.core.states import FailCode, State
-from genjobs.dispatch.embedded import EmbeddedDispatcher
 from genjobs.dispatch.events import TaskEvents
 from genjobs.files.storage import Storage, StoredFile, open_storage
 from genjobs.runtime.claim_loop import Claims
@@ -44,14 +44,13 @@ from genjobs.runtime.messages import (
     encode,
     frame,
 )
-from genjobs.runtime.outcomes import Outcome, OutcomeRecorder, retry
+from genjobs.runtime.outcomes import Outcome, OutcomeRecorder
 from genjobs.runtime.pool import ModelPool, WorkerProcess
 from genjobs.runtime.running import RunningTasks
 from genjobs.runtime.supervisor import Supervisor
 from genjobs.runtime.sweeper import STALE_WAITING_MS, Sweeper
 from genjobs.store import files, keys, lifecycle, tasks
 from genjobs.store.database import Database
-from genjobs.store.group_commit import GroupCommit
 from genjobs.store.tables import tasks as tasks_table
 
 ECHO = "genjobs/echo"
@@ -65,7 +64,7 @@ class Service:
 
     db: Database
     events: TaskEvents
-    writes: GroupCommit
+    backend: SqliteBackend
     owner: str
 
     def run(self, fn: Callable[[Connection], T]) -> T:
@@ -89,8 +88,8 @@ class Service:
 
     def claim(self, lease_s: float = 30.0, count: int = 1) -> list[Any]:
         """Claim queued tasks as a runner would (a negative lease has lapsed already)."""
-        claims = Claims("test-runner", lease_s, [ECHO])
-        return self.run(lambda conn: claims.claim(conn, {ECHO: count}))
+        lease_ms = int(lease_s * 1000)
+        return self.run(lambda conn: tasks.claim(conn, {ECHO: count}, "test-runner", lease_ms))
 
     def task(self, task_id: str) -> Any:
         return self.run(lambda conn: tasks.get(conn, task_id))
@@ -102,7 +101,8 @@ class Service:
 @pytest.fixture
 def service(db: Database) -> Service:
     owner, _ = db.run_sync(lambda conn: keys.create_key(conn, name="owner", credits=10.0))
-    return Service(db, TaskEvents(), GroupCommit(db), owner)
+    events = TaskEvents()
+    return Service(db, events, SqliteBackend(db, events, POLICY), owner)
 
 
 @pytest.fixture
@@ -118,10 +118,8 @@ def storage(settings: Settings) -> Storage:
 # --- the sweeper ------------------------------------------------------------------------
 def sweeper(service: Service, ours: RunningTasks | None = None) -> Sweeper:
     return Sweeper(
-        db=service.db,
-        dispatcher=EmbeddedDispatcher(service.db, service.writes, service.events),
+        backend=service.backend,
         events=service.events,
-        policy=POLICY,
         max_attempts=2,
         ours=ours or RunningTasks(service.events, cancel_grace_s=5.0),
     )
@@ -194,9 +192,8 @@ def test_the_sweeper_hands_a_task_left_waiting_to_the_queue(service: Service) ->
 # --- the outcome recorder ---------------------------------------------------------------
 def recorder(service: Service, storage: Storage, claims: Claims | None = None) -> OutcomeRecorder:
     return OutcomeRecorder(
-        writes=service.writes,
+        backend=service.backend,
         storage=storage,
-        policy=POLICY,
         events=service.events,
         claims=claims or Claims("test-runner", 30.0, [ECHO]),
     )
@@ -282,12 +279,12 @@ def test_the_lease_keeper_renews_abandons_lost_leases_and_passes_on_cancels(
     held = {task_id: running.start(row) for task_id, row in rows.items()}
     # Our lease of one lapsed: a sweeper retried it and another runner claimed it; and
     # the API flagged another to cancel.
-    service.run(lambda conn: retry(conn, rows[lost_id]))
+    service.run(lambda conn: lifecycle.requeue(conn, rows[lost_id]))
     assert service.claim()[0]["attempt"] == 2
     service.run(lambda conn: lifecycle.request_cancel(conn, rows[canceled_id], POLICY))
 
     before = time.time() * 1000
-    asyncio.run(LeaseKeeper(service.db, running, lease_s=60.0).renew())
+    asyncio.run(LeaseKeeper(service.backend, running, lease_s=60.0).renew())
     assert service.task(kept_id)["lease_until"] >= before + 59_000
     assert held[lost_id].lost and not held[kept_id].lost
     assert held[canceled_id].cancel_deadline is not None
@@ -408,7 +405,7 @@ def test_the_supervisor_ends_a_run_at_its_timeout_or_on_cancel(
     too_long, canceled = service.create(sleep_s=30), service.create(sleep_s=30)
     rows = {row["id"]: row for row in service.claim(count=2)}
     running = RunningTasks(service.events, cancel_grace_s=5.0)
-    supervisor = Supervisor(db=service.db, events=service.events, policy=POLICY, running=running)
+    supervisor = Supervisor(backend=service.backend, events=service.events, running=running)
 
     async def run(task_id: str, timeout_s: float, cancel_after_s: float | None) -> Outcome:
         pool = ModelPool(ECHO, 1, settings)

@@ -11,7 +11,7 @@ The contract for a batched function: it may raise only before it writes anything
 Any other failure rolls the batch back and every function in it runs again in a
 transaction of its own, so one bad request cannot take the others down with it.
 
-A rider (``ride``) is a write with no caller waiting on it (the dispatcher's hand-off of
+A rider (``ride``) is a write with no caller waiting on it (the task backend's hand-off of
 new tasks to the queue): it runs in the next batch's transaction, whoever starts it, and
 so costs no commit of its own.
 
