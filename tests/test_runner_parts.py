@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import Connection, update
 
+from genjobs.backends.memory import MemoryBackend
 from genjobs.backends.sqlite import SqliteBackend
 from genjobs.config import Settings
 from genjobs.core.states import FailCode, State
@@ -60,7 +61,8 @@ T = TypeVar("T")
 
 @dataclass
 class Service:
-    """The collaborators a runner's pieces are given, on a database of the test's own."""
+    """The collaborators a runner's pieces are given, on a database of the test's own:
+    a SQLite file, or SQLite in memory (the memory backend)."""
 
     db: Database
     events: TaskEvents
@@ -98,11 +100,19 @@ class Service:
         return self.run(lambda conn: keys.balance(conn, self.owner))
 
 
-@pytest.fixture
-def service(db: Database) -> Service:
-    owner, _ = db.run_sync(lambda conn: keys.create_key(conn, name="owner", credits=10.0))
+@pytest.fixture(params=["sqlite", "memory"])
+def service(request: pytest.FixtureRequest) -> Iterator[Service]:
     events = TaskEvents()
-    return Service(db, events, SqliteBackend(db, events, POLICY), owner)
+    if request.param == "memory":
+        memory = MemoryBackend(events, POLICY)
+        backend: SqliteBackend = memory
+        cleanup = memory.close
+    else:
+        db = request.getfixturevalue("db")
+        backend, cleanup = SqliteBackend(db, events, POLICY), lambda: None
+    owner, _ = backend.db.run_sync(lambda conn: keys.create_key(conn, name="owner", credits=10.0))
+    yield Service(backend.db, events, backend, owner)
+    cleanup()
 
 
 @pytest.fixture
@@ -187,6 +197,50 @@ def test_the_sweeper_hands_a_task_left_waiting_to_the_queue(service: Service) ->
 
     asyncio.run(sweep_and_flush())
     assert service.task(task_id)["state"] == State.QUEUING
+
+
+# --- claims and wake-ups ----------------------------------------------------------------
+def test_claims_take_the_oldest_tasks_up_to_the_free_slots_and_a_hand_off_wakes_the_loop(
+    service: Service,
+) -> None:
+    queued = [service.create() for _ in range(3)]
+    claims = Claims("test-runner", 30.0, [ECHO])
+    new = lifecycle.NewTask(
+        owner_id=service.owner,
+        model=ECHO,
+        param=json.dumps({"model": ECHO, "input": {"text": "later"}}),
+        price=1.0,
+        callback_url=None,
+        progress_callback_url=None,
+        idempotency_key=None,
+        request_hash=None,
+    )
+
+    async def scenario() -> None:
+        backend = service.backend
+        first = await backend.claim(claims.request({ECHO: 2}))
+        claims.claimed({ECHO: 2}, first)
+        assert len(first) == 2 and {row["id"] for row in first} < set(queued)
+        assert claims.may_have_queued(ECHO)
+        rest = await backend.claim(claims.request({ECHO: 2}))
+        claims.claimed({ECHO: 2}, rest)
+        assert {row["id"] for row in first + rest} == set(queued)
+        assert not claims.may_have_queued(ECHO)  # the claim came back short
+        assert all(row["state"] == State.GENERATING for row in first + rest)
+
+        service.events.take_work()
+        task_id, created = await backend.create(new)
+        assert created
+        await backend.enqueue(task_id, ECHO)
+        claims.arrived(await backend.wait_for_work(5.0))  # woken by the hand-off's commit
+        assert claims.may_have_queued(ECHO)
+        [row] = await backend.claim(claims.request({ECHO: 1}))
+        assert row["id"] == task_id
+        record = await backend.read_record(task_id, service.owner)  # prepared, no transaction
+        assert record is not None and record["state"] == State.GENERATING
+
+    asyncio.run(scenario())
+    assert service.balance() == 6.0
 
 
 # --- the outcome recorder ---------------------------------------------------------------
