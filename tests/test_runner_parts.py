@@ -72,9 +72,9 @@ class Service:
     def run(self, fn: Callable[[Connection], T]) -> T:
         return self.db.run_sync(fn)
 
-    def create(self, **fields: Any) -> str:
-        """A task of echo, queued; it costs one of the owner's credits."""
-        new = lifecycle.NewTask(
+    def new_task(self, **fields: Any) -> lifecycle.NewTask:
+        """A task of echo that costs one of the owner's credits."""
+        return lifecycle.NewTask(
             owner_id=self.owner,
             model=ECHO,
             param=json.dumps({"model": ECHO, "input": {"text": "hi", **fields}}),
@@ -84,6 +84,10 @@ class Service:
             idempotency_key=None,
             request_hash=None,
         )
+
+    def create(self, **fields: Any) -> str:
+        """A task of echo, queued."""
+        new = self.new_task(**fields)
         task_id = self.run(lambda conn: lifecycle.create(conn, new))
         self.run(lambda conn: tasks.enqueue_many(conn, [task_id]))
         return task_id
@@ -205,16 +209,7 @@ def test_claims_take_the_oldest_tasks_up_to_the_free_slots_and_a_hand_off_wakes_
 ) -> None:
     queued = [service.create() for _ in range(3)]
     claims = Claims("test-runner", 30.0, [ECHO])
-    new = lifecycle.NewTask(
-        owner_id=service.owner,
-        model=ECHO,
-        param=json.dumps({"model": ECHO, "input": {"text": "later"}}),
-        price=1.0,
-        callback_url=None,
-        progress_callback_url=None,
-        idempotency_key=None,
-        request_hash=None,
-    )
+    new = service.new_task(text="later")
 
     async def scenario() -> None:
         backend = service.backend

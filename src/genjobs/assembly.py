@@ -37,7 +37,6 @@ class Core:
     registry: ModelRegistry  # every installed model (the API accepts them all)
     storage: Storage
     events: TaskEvents
-    policy: OutboxPolicy
     backend: TaskBackend  # the task operations, by the database's transaction strategy
     runner: Runner | None  # None without workers (an API node)
 
@@ -60,4 +59,4 @@ def assemble(settings: Settings, db: Database) -> Core:
             events=events,
             storage=storage,
         )
-    return Core(settings, db, registry, storage, events, policy, backend, runner)
+    return Core(settings, db, registry, storage, events, backend, runner)

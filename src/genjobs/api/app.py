@@ -40,7 +40,6 @@ def build_services(settings: Settings, db: Database) -> Services:
         events=core.events,
         auth=Authenticator(db),
         rate_limiter=RateLimiter(settings.rate_limit, settings.rate_window_s),
-        policy=core.policy,
         backend=core.backend,
         runner=core.runner,
     )

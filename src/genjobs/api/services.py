@@ -15,7 +15,6 @@ from genjobs.files.storage import Storage
 from genjobs.runtime.registry import ModelRegistry
 from genjobs.runtime.runner import Runner
 from genjobs.store.database import Database
-from genjobs.store.lifecycle import OutboxPolicy
 
 
 @dataclass
@@ -27,7 +26,6 @@ class Services:
     events: TaskEvents
     auth: Authenticator
     rate_limiter: RateLimiter
-    policy: OutboxPolicy
     backend: TaskBackend  # the task operations (creates, claims, outcomes, reads)
     runner: Runner | None = None
 
