@@ -1,4 +1,4 @@
-"""The embedded dispatcher on a real SQLite database: new tasks move to ``queuing`` in the
+"""The SQLite backend's hand-off on a real SQLite database: new tasks move to ``queuing`` in the
 transaction of the next write of the process, or on their own when no write comes within
 the window, and never in a commit more than that."""
 
@@ -10,14 +10,14 @@ from typing import Any
 
 from sqlalchemy import Connection, event
 
-from genjobs.dispatch.embedded import EmbeddedDispatcher
+from genjobs.backends.sqlite import SqliteBackend
 from genjobs.dispatch.events import TaskEvents
 from genjobs.store import keys, lifecycle
 from genjobs.store.database import Database
-from genjobs.store.group_commit import GroupCommit
 
 # Long enough that the steps of a scenario land well inside or well past it on a busy machine.
 WINDOW_S = 0.2
+POLICY = lifecycle.OutboxPolicy(max_attempts=3, retention_ms=86_400_000)
 
 
 def new_task(db: Database, owner_id: str) -> str:
@@ -61,12 +61,12 @@ def test_hand_offs_ride_the_next_writes_and_cost_no_commit_of_their_own(db: Data
     commits = count_commits(db)
 
     async def scenario() -> None:
-        writes = GroupCommit(db)
-        dispatcher = EmbeddedDispatcher(db, writes, TaskEvents(), flush_window_s=WINDOW_S)
-        await dispatcher.submit(first, "genjobs/echo")
+        backend = SqliteBackend(db, TaskEvents(), POLICY, flush_window_s=WINDOW_S)
+        writes = backend.writes
+        await backend.enqueue(first, "genjobs/echo")
         await writes.run(a_write)  # carries the first hand-off
         await asyncio.sleep(WINDOW_S / 2)
-        await dispatcher.submit(second, "genjobs/echo")
+        await backend.enqueue(second, "genjobs/echo")
         # The first window ends while the second hand-off waits: it must leave that one to
         # the next write (or to its own window), not commit it on its own.
         await asyncio.sleep(WINDOW_S * 0.75)
@@ -84,8 +84,8 @@ def test_a_hand_off_with_no_write_to_ride_commits_alone_after_the_window(db: Dat
     commits = count_commits(db)
 
     async def scenario() -> list[str]:
-        dispatcher = EmbeddedDispatcher(db, GroupCommit(db), TaskEvents(), flush_window_s=WINDOW_S)
-        await dispatcher.submit(task_id, "genjobs/echo")
+        backend = SqliteBackend(db, TaskEvents(), POLICY, flush_window_s=WINDOW_S)
+        await backend.enqueue(task_id, "genjobs/echo")
         await asyncio.sleep(WINDOW_S / 2)
         waiting = states(db, task_id)
         await asyncio.sleep(WINDOW_S * 1.5)

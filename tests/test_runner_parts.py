@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import Connection, update
 
+from genjobs.backends.memory import MemoryBackend
+from genjobs.backends.sqlite import SqliteBackend
 from genjobs.config import Settings
 from genjobs.core.states import FailCode, State
-from genjobs.dispatch.embedded import EmbeddedDispatcher
 from genjobs.dispatch.events import TaskEvents
 from genjobs.files.storage import Storage, StoredFile, open_storage
 from genjobs.runtime.claim_loop import Claims
@@ -44,14 +45,13 @@ from genjobs.runtime.messages import (
     encode,
     frame,
 )
-from genjobs.runtime.outcomes import Outcome, OutcomeRecorder, retry
+from genjobs.runtime.outcomes import Outcome, OutcomeRecorder
 from genjobs.runtime.pool import ModelPool, WorkerProcess
 from genjobs.runtime.running import RunningTasks
 from genjobs.runtime.supervisor import Supervisor
 from genjobs.runtime.sweeper import STALE_WAITING_MS, Sweeper
 from genjobs.store import files, keys, lifecycle, tasks
 from genjobs.store.database import Database
-from genjobs.store.group_commit import GroupCommit
 from genjobs.store.tables import tasks as tasks_table
 
 ECHO = "genjobs/echo"
@@ -61,19 +61,20 @@ T = TypeVar("T")
 
 @dataclass
 class Service:
-    """The collaborators a runner's pieces are given, on a database of the test's own."""
+    """The collaborators a runner's pieces are given, on a database of the test's own:
+    a SQLite file, or SQLite in memory (the memory backend)."""
 
     db: Database
     events: TaskEvents
-    writes: GroupCommit
+    backend: SqliteBackend
     owner: str
 
     def run(self, fn: Callable[[Connection], T]) -> T:
         return self.db.run_sync(fn)
 
-    def create(self, **fields: Any) -> str:
-        """A task of echo, queued; it costs one of the owner's credits."""
-        new = lifecycle.NewTask(
+    def new_task(self, **fields: Any) -> lifecycle.NewTask:
+        """A task of echo that costs one of the owner's credits."""
+        return lifecycle.NewTask(
             owner_id=self.owner,
             model=ECHO,
             param=json.dumps({"model": ECHO, "input": {"text": "hi", **fields}}),
@@ -83,14 +84,18 @@ class Service:
             idempotency_key=None,
             request_hash=None,
         )
+
+    def create(self, **fields: Any) -> str:
+        """A task of echo, queued."""
+        new = self.new_task(**fields)
         task_id = self.run(lambda conn: lifecycle.create(conn, new))
         self.run(lambda conn: tasks.enqueue_many(conn, [task_id]))
         return task_id
 
     def claim(self, lease_s: float = 30.0, count: int = 1) -> list[Any]:
         """Claim queued tasks as a runner would (a negative lease has lapsed already)."""
-        claims = Claims("test-runner", lease_s, [ECHO])
-        return self.run(lambda conn: claims.claim(conn, {ECHO: count}))
+        lease_ms = int(lease_s * 1000)
+        return self.run(lambda conn: tasks.claim(conn, {ECHO: count}, "test-runner", lease_ms))
 
     def task(self, task_id: str) -> Any:
         return self.run(lambda conn: tasks.get(conn, task_id))
@@ -99,10 +104,19 @@ class Service:
         return self.run(lambda conn: keys.balance(conn, self.owner))
 
 
-@pytest.fixture
-def service(db: Database) -> Service:
-    owner, _ = db.run_sync(lambda conn: keys.create_key(conn, name="owner", credits=10.0))
-    return Service(db, TaskEvents(), GroupCommit(db), owner)
+@pytest.fixture(params=["sqlite", "memory"])
+def service(request: pytest.FixtureRequest) -> Iterator[Service]:
+    events = TaskEvents()
+    if request.param == "memory":
+        memory = MemoryBackend(events, POLICY)
+        backend: SqliteBackend = memory
+        cleanup = memory.close
+    else:
+        db = request.getfixturevalue("db")
+        backend, cleanup = SqliteBackend(db, events, POLICY), lambda: None
+    owner, _ = backend.db.run_sync(lambda conn: keys.create_key(conn, name="owner", credits=10.0))
+    yield Service(backend.db, events, backend, owner)
+    cleanup()
 
 
 @pytest.fixture
@@ -118,10 +132,8 @@ def storage(settings: Settings) -> Storage:
 # --- the sweeper ------------------------------------------------------------------------
 def sweeper(service: Service, ours: RunningTasks | None = None) -> Sweeper:
     return Sweeper(
-        db=service.db,
-        dispatcher=EmbeddedDispatcher(service.db, service.writes, service.events),
+        backend=service.backend,
         events=service.events,
-        policy=POLICY,
         max_attempts=2,
         ours=ours or RunningTasks(service.events, cancel_grace_s=5.0),
     )
@@ -191,12 +203,46 @@ def test_the_sweeper_hands_a_task_left_waiting_to_the_queue(service: Service) ->
     assert service.task(task_id)["state"] == State.QUEUING
 
 
+# --- claims and wake-ups ----------------------------------------------------------------
+def test_claims_take_the_oldest_tasks_up_to_the_free_slots_and_a_hand_off_wakes_the_loop(
+    service: Service,
+) -> None:
+    queued = [service.create() for _ in range(3)]
+    claims = Claims("test-runner", 30.0, [ECHO])
+    new = service.new_task(text="later")
+
+    async def scenario() -> None:
+        backend = service.backend
+        first = await backend.claim(claims.request({ECHO: 2}))
+        claims.claimed({ECHO: 2}, first)
+        assert len(first) == 2 and {row["id"] for row in first} < set(queued)
+        assert claims.may_have_queued(ECHO)
+        rest = await backend.claim(claims.request({ECHO: 2}))
+        claims.claimed({ECHO: 2}, rest)
+        assert {row["id"] for row in first + rest} == set(queued)
+        assert not claims.may_have_queued(ECHO)  # the claim came back short
+        assert all(row["state"] == State.GENERATING for row in first + rest)
+
+        service.events.take_work()
+        task_id, created = await backend.create(new)
+        assert created
+        await backend.enqueue(task_id, ECHO)
+        claims.arrived(await backend.wait_for_work(5.0))  # woken by the hand-off's commit
+        assert claims.may_have_queued(ECHO)
+        [row] = await backend.claim(claims.request({ECHO: 1}))
+        assert row["id"] == task_id
+        record = await backend.read_record(task_id, service.owner)  # prepared, no transaction
+        assert record is not None and record["state"] == State.GENERATING
+
+    asyncio.run(scenario())
+    assert service.balance() == 6.0
+
+
 # --- the outcome recorder ---------------------------------------------------------------
 def recorder(service: Service, storage: Storage, claims: Claims | None = None) -> OutcomeRecorder:
     return OutcomeRecorder(
-        writes=service.writes,
+        backend=service.backend,
         storage=storage,
-        policy=POLICY,
         events=service.events,
         claims=claims or Claims("test-runner", 30.0, [ECHO]),
     )
@@ -282,12 +328,12 @@ def test_the_lease_keeper_renews_abandons_lost_leases_and_passes_on_cancels(
     held = {task_id: running.start(row) for task_id, row in rows.items()}
     # Our lease of one lapsed: a sweeper retried it and another runner claimed it; and
     # the API flagged another to cancel.
-    service.run(lambda conn: retry(conn, rows[lost_id]))
+    service.run(lambda conn: lifecycle.requeue(conn, rows[lost_id]))
     assert service.claim()[0]["attempt"] == 2
     service.run(lambda conn: lifecycle.request_cancel(conn, rows[canceled_id], POLICY))
 
     before = time.time() * 1000
-    asyncio.run(LeaseKeeper(service.db, running, lease_s=60.0).renew())
+    asyncio.run(LeaseKeeper(service.backend, running, lease_s=60.0).renew())
     assert service.task(kept_id)["lease_until"] >= before + 59_000
     assert held[lost_id].lost and not held[kept_id].lost
     assert held[canceled_id].cancel_deadline is not None
@@ -408,7 +454,7 @@ def test_the_supervisor_ends_a_run_at_its_timeout_or_on_cancel(
     too_long, canceled = service.create(sleep_s=30), service.create(sleep_s=30)
     rows = {row["id"]: row for row in service.claim(count=2)}
     running = RunningTasks(service.events, cancel_grace_s=5.0)
-    supervisor = Supervisor(db=service.db, events=service.events, policy=POLICY, running=running)
+    supervisor = Supervisor(backend=service.backend, events=service.events, running=running)
 
     async def run(task_id: str, timeout_s: float, cancel_after_s: float | None) -> Outcome:
         pool = ModelPool(ECHO, 1, settings)

@@ -7,12 +7,12 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+from genjobs.backends import open_backend
 from genjobs.config import Settings
 from genjobs.dispatch.events import TaskEvents
-from genjobs.dispatch.notify import listen_for_work, start_listening
 from genjobs.store import keys, tasks
 from genjobs.store.database import Database
-from tests.test_dispatch import new_task
+from tests.test_dispatch import POLICY, new_task
 
 
 async def woken_for(events: TaskEvents, timeout_s: float = 10.0) -> set[str] | None:
@@ -27,7 +27,8 @@ def test_queueing_a_task_wakes_a_listener_with_its_model(pg_db: Database) -> Non
 
     async def scenario() -> None:
         events = TaskEvents()
-        listener = asyncio.create_task(listen_for_work(str(pg_db.engine.url), events))
+        listener = open_backend(pg_db, events, POLICY).start_wakeups()
+        assert listener is not None
         try:
             # On connecting the listener reports "any model": work may have been queued
             # while nobody listened.
@@ -61,9 +62,14 @@ def test_queueing_a_task_wakes_a_listener_with_its_model(pg_db: Database) -> Non
 
 def test_no_listener_on_sqlite_or_when_turned_off(tmp_path: Path, postgres_url: str) -> None:
     async def scenario() -> None:
-        sqlite = Settings(data_dir=tmp_path)
-        assert start_listening(sqlite, TaskEvents()) is None
-        off = Settings(data_dir=tmp_path, database_url=postgres_url, listen_for_work=False)
-        assert start_listening(off, TaskEvents()) is None
+        sqlite = Database(Settings(data_dir=tmp_path).sqlalchemy_url)
+        postgres = Database(postgres_url)  # connects only when used
+        try:
+            assert open_backend(sqlite, TaskEvents(), POLICY).start_wakeups() is None
+            off = open_backend(postgres, TaskEvents(), POLICY, listen_for_work=False)
+            assert off.start_wakeups() is None
+        finally:
+            sqlite.dispose()
+            postgres.dispose()
 
     asyncio.run(scenario())

@@ -1,5 +1,5 @@
 """Wiring one process: the database, and the parts every genjobs process shares, the API
-server and a worker alike (registry, storage, wake-ups, the group commit, the runner).
+server and a worker alike (registry, storage, wake-ups, the task backend, the runner).
 Nothing here knows about HTTP: `genjobs worker` is built from this alone, and the API adds
 its own parts (authentication, rate limits) on top."""
 
@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from genjobs.backends import TaskBackend, open_backend
 from genjobs.config import Settings
-from genjobs.dispatch.embedded import EmbeddedDispatcher
 from genjobs.dispatch.events import TaskEvents
 from genjobs.files.storage import Storage, open_storage
 from genjobs.runtime.registry import ModelRegistry
 from genjobs.runtime.runner import Runner
 from genjobs.store import keys
 from genjobs.store.database import Database
-from genjobs.store.group_commit import GroupCommit
 from genjobs.store.lifecycle import OutboxPolicy
 
 
@@ -38,9 +37,7 @@ class Core:
     registry: ModelRegistry  # every installed model (the API accepts them all)
     storage: Storage
     events: TaskEvents
-    dispatcher: EmbeddedDispatcher
-    policy: OutboxPolicy
-    writes: GroupCommit  # small write transactions (creates, claims, outcomes), grouped
+    backend: TaskBackend  # the task operations, by the database's transaction strategy
     runner: Runner | None  # None without workers (an API node)
 
 
@@ -52,20 +49,14 @@ def assemble(settings: Settings, db: Database) -> Core:
         max_attempts=settings.callback_max_attempts,
         retention_ms=int(settings.retention_days * 86_400_000),
     )
-    # One group commit for every writer of this process: a task's outcome that arrives in
-    # the same turn of the loop as a createTask shares its commit, and hand-offs ride along.
-    writes = GroupCommit(db)
-    dispatcher = EmbeddedDispatcher(db, writes, events)
+    backend = open_backend(db, events, policy, listen_for_work=settings.listen_for_work)
     runner = None
     if settings.workers:
         runner = Runner(
-            db=db,
-            writes=writes,
+            backend=backend,
             registry=registry.only(settings.worker_models),
             settings=settings,
             events=events,
-            dispatcher=dispatcher,
-            policy=policy,
             storage=storage,
         )
-    return Core(settings, db, registry, storage, events, dispatcher, policy, writes, runner)
+    return Core(settings, db, registry, storage, events, backend, runner)

@@ -146,7 +146,6 @@ def serve(
 def worker(data_dir: Path | None, worker_models: list[str] | None) -> None:
     """Run workers only, against the shared database (GENJOBS_DATABASE_URL)."""
     from genjobs.assembly import assemble, open_database
-    from genjobs.dispatch.notify import start_listening
 
     settings = _settings(data_dir=data_dir, workers=True, worker_models=worker_models)
     _check_models(settings)
@@ -159,7 +158,7 @@ def worker(data_dir: Path | None, worker_models: list[str] | None) -> None:
         assert svc.runner is not None
         loop = asyncio.get_running_loop()
         task = asyncio.create_task(svc.runner.run())
-        listener = start_listening(settings, svc.events)
+        listener = svc.backend.start_wakeups()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         models = svc.registry.only(settings.worker_models).names()

@@ -21,7 +21,6 @@ from genjobs.api.routers import account, admin, files, jobs, models, observe, sy
 from genjobs.api.services import Services
 from genjobs.assembly import assemble, open_database
 from genjobs.config import Settings
-from genjobs.dispatch.notify import start_listening
 from genjobs.files.retention import purge_forever
 from genjobs.store.database import Database
 from genjobs.ui import install as install_dashboard
@@ -39,11 +38,9 @@ def build_services(settings: Settings, db: Database) -> Services:
         registry=core.registry,
         storage=core.storage,
         events=core.events,
-        dispatcher=core.dispatcher,
         auth=Authenticator(db),
         rate_limiter=RateLimiter(settings.rate_limit, settings.rate_window_s),
-        policy=core.policy,
-        writes=core.writes,
+        backend=core.backend,
         runner=core.runner,
     )
 
@@ -60,7 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
         ]
         if svc.runner is not None:
             loops.append(asyncio.create_task(svc.runner.run(), name="runner"))
-            listener = start_listening(settings, svc.events)
+            listener = svc.backend.start_wakeups()
             if listener is not None:
                 loops.append(listener)
         log.info(

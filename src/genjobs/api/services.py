@@ -8,15 +8,13 @@ from fastapi import Request
 
 from genjobs.api.auth import Authenticator
 from genjobs.api.ratelimit import RateLimiter
+from genjobs.backends import TaskBackend
 from genjobs.config import Settings
-from genjobs.dispatch.base import Dispatcher
 from genjobs.dispatch.events import TaskEvents
 from genjobs.files.storage import Storage
 from genjobs.runtime.registry import ModelRegistry
 from genjobs.runtime.runner import Runner
 from genjobs.store.database import Database
-from genjobs.store.group_commit import GroupCommit
-from genjobs.store.lifecycle import OutboxPolicy
 
 
 @dataclass
@@ -26,11 +24,9 @@ class Services:
     registry: ModelRegistry
     storage: Storage
     events: TaskEvents
-    dispatcher: Dispatcher
     auth: Authenticator
     rate_limiter: RateLimiter
-    policy: OutboxPolicy
-    writes: GroupCommit  # small write transactions (creates, claims, outcomes), grouped
+    backend: TaskBackend  # the task operations (creates, claims, outcomes, reads)
     runner: Runner | None = None
 
 

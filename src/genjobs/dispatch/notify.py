@@ -15,7 +15,6 @@ import logging
 import psycopg
 from sqlalchemy.engine import make_url
 
-from genjobs.config import Settings
 from genjobs.dispatch.events import TaskEvents
 
 CHANNEL = "genjobs_work"
@@ -43,13 +42,3 @@ async def listen_for_work(sqlalchemy_url: str, events: TaskEvents) -> None:
         except (psycopg.Error, OSError) as exc:
             log.warning("listening for work failed (%s); retrying in %g s", exc, RECONNECT_S)
             await asyncio.sleep(RECONNECT_S)
-
-
-def start_listening(settings: Settings, events: TaskEvents) -> asyncio.Task[None] | None:
-    """The listener as a background task, on PostgreSQL unless GENJOBS_LISTEN_FOR_WORK is
-    off; None on SQLite (no other process queues work there without this one's
-    TaskEvents knowing)."""
-    url = settings.sqlalchemy_url
-    if not settings.listen_for_work or make_url(url).get_backend_name() != "postgresql":
-        return None
-    return asyncio.create_task(listen_for_work(url, events), name="work-listener")

@@ -11,23 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from functools import partial
-from typing import Any
 
-from sqlalchemy import Connection
-
+from genjobs.backends.base import TaskBackend
 from genjobs.core.clock import now_ms
 from genjobs.runtime.running import RunningTasks
-from genjobs.store import tasks
-from genjobs.store.database import Database
 
 log = logging.getLogger("genjobs.runner")
 
 
 class LeaseKeeper:
-    def __init__(self, db: Database, running: RunningTasks, lease_s: float) -> None:
-        self._db = db
+    def __init__(self, backend: TaskBackend, running: RunningTasks, lease_s: float) -> None:
+        self._backend = backend
         self._running = running
         self._lease_s = lease_s
 
@@ -45,19 +39,9 @@ class LeaseKeeper:
         # A finishing task's final state may already be committed (group commit), so its
         # lease no longer matches: that is not a lost lease.
         rows = [item.row for item in self._running if not item.finishing]
-        lost, cancelled = await self._db.run(partial(_renew_leases, rows=rows, until=until))
+        lost, cancelled = await self._backend.renew_leases(rows, until)
         for task_id in lost:
             if self._running.abandon(task_id):
                 log.warning("lost the lease of %s; abandoning it", task_id)
         for task_id in cancelled:
             self._running.cancel(task_id)
-
-
-def _renew_leases(
-    conn: Connection, rows: list[Mapping[Any, Any]], until: int
-) -> tuple[list[str], set[str]]:
-    """Extend our leases; returns (tasks whose lease we lost, tasks asked to cancel)."""
-    lost = [
-        row["id"] for row in rows if not tasks.renew_lease(conn, row["id"], row["attempt"], until)
-    ]
-    return lost, tasks.cancel_requested_ids(conn, [row["id"] for row in rows])

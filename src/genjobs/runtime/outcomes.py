@@ -15,20 +15,16 @@ same pool slot, so a busy queue costs one write per task, not two.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection
-
 from genjobs import metrics
-from genjobs.core.states import FAIL_RUN, REQUEUE, FailCode, State
+from genjobs.backends.base import TaskBackend
+from genjobs.core.states import FailCode, State
 from genjobs.dispatch.events import TaskEvents
 from genjobs.files.storage import Storage, StoredFile
 from genjobs.runtime.claim_loop import Claims
-from genjobs.store import lifecycle, tasks
-from genjobs.store.group_commit import GroupCommit
 
 CANCELED_MESSAGE = "the task was canceled"
 
@@ -55,54 +51,17 @@ class Outcome:
         return cls(State.FAIL, FailCode.CANCELED, CANCELED_MESSAGE, outputs=outputs)
 
 
-def retry(conn: Connection, row: Mapping[Any, Any]) -> bool:
-    """Hand a ``generating`` task back to the queue; its next claim is a new attempt."""
-    return tasks.move(
-        conn,
-        row["id"],
-        REQUEUE,
-        attempt=row["attempt"],
-        lease_until=None,
-        worker_id=None,
-        progress=0,
-    )
-
-
-def fail(
-    conn: Connection,
-    row: Mapping[Any, Any],
-    *,
-    code: str,
-    message: str,
-    policy: lifecycle.OutboxPolicy,
-    cost_ms: int | None = None,
-) -> bool:
-    """Fail a ``generating`` task: refund its price and queue its final callback."""
-    return lifecycle.finish_failure(
-        conn,
-        row["id"],
-        code=code,
-        message=message,
-        policy=policy,
-        via=FAIL_RUN,
-        attempt=row["attempt"],
-        cost_time=cost_ms,
-    )
-
-
 class OutcomeRecorder:
     def __init__(
         self,
         *,
-        writes: GroupCommit,
+        backend: TaskBackend,
         storage: Storage,
-        policy: lifecycle.OutboxPolicy,
         events: TaskEvents,
         claims: Claims,
     ) -> None:
-        self._writes = writes
+        self._backend = backend
         self._storage = storage
-        self._policy = policy
         self._events = events
         self._claims = claims
 
@@ -113,35 +72,27 @@ class OutcomeRecorder:
         tasks, claim its next one in the same transaction; returns that task, if any.
         Neither write raises an ApiError, so a failed group commit rolls back and retries
         each call on its own."""
-        record: Callable[[Connection], bool]
+        model = row["model"]
+        wanted = {model: 1} if self._claims.may_have_queued(model) else {}
+        then_claim = self._claims.request(wanted) if wanted else None
         if outcome.state == State.SUCCESS:
-            record = partial(
-                lifecycle.finish_success,
-                task=row,
+            done, claimed = await self._backend.succeed(
+                row,
                 result_json=outcome.result_json,
-                cost_time=cost_ms,
+                cost_ms=cost_ms,
                 outputs=outcome.outputs,
-                policy=self._policy,
+                then_claim=then_claim,
             )
         else:
             for stored in outcome.outputs:  # a canceled run keeps no files
                 self._storage.delete(stored.kind, stored.token)
-            record = partial(
-                fail,
-                row=row,
+            done, claimed = await self._backend.fail(
+                row,
                 code=outcome.fail_code,
                 message=outcome.fail_msg,
-                policy=self._policy,
                 cost_ms=cost_ms,
+                then_claim=then_claim,
             )
-        model = row["model"]
-        wanted = {model: 1} if self._claims.may_have_queued(model) else {}
-
-        def record_and_claim(conn: Connection) -> tuple[bool, list[Mapping[Any, Any]]]:
-            done = record(conn)
-            return done, (self._claims.claim(conn, wanted) if wanted else [])
-
-        done, claimed = await self._writes.run(record_and_claim)
         self._claims.claimed(wanted, claimed)
         if done:
             metrics.tasks_finished.labels(model, outcome.state, outcome.fail_code).inc()

@@ -23,13 +23,10 @@ import os
 import secrets
 import socket
 
-from sqlalchemy import Connection
-
+from genjobs.backends.base import TaskBackend
 from genjobs.config import Settings
-from genjobs.dispatch.base import Dispatcher
 from genjobs.dispatch.events import TaskEvents
 from genjobs.files.storage import Storage
-from genjobs.runtime import outcomes
 from genjobs.runtime.claim_loop import ClaimLoop, Claims
 from genjobs.runtime.leases import LeaseKeeper
 from genjobs.runtime.outcomes import OutcomeRecorder
@@ -39,9 +36,6 @@ from genjobs.runtime.running import RunningTasks
 from genjobs.runtime.slots import Slots
 from genjobs.runtime.supervisor import Supervisor
 from genjobs.runtime.sweeper import Sweeper
-from genjobs.store import lifecycle
-from genjobs.store.database import Database
-from genjobs.store.group_commit import GroupCommit
 
 log = logging.getLogger("genjobs.runner")
 
@@ -50,16 +44,13 @@ class Runner:
     def __init__(
         self,
         *,
-        db: Database,
-        writes: GroupCommit,
+        backend: TaskBackend,
         registry: ModelRegistry,
         settings: Settings,
         events: TaskEvents,
-        dispatcher: Dispatcher,
-        policy: lifecycle.OutboxPolicy,
         storage: Storage,
     ) -> None:
-        self._db = db
+        self._backend = backend
         self._events = events
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.pools = {
@@ -67,34 +58,29 @@ class Runner:
             for model in registry
         }
         self._running = RunningTasks(events, settings.cancel_grace_s)
-        # Claims and outcomes are group-committed (like creates): on SQLite, those made in
-        # the same turn of the loop share one commit.
         claims = Claims(self.worker_id, settings.lease_s, self.pools)
         self._slots = Slots(
             pools=self.pools,
             registry=registry,
             model_timeout_s=settings.model_timeout_s,
             running=self._running,
-            supervisor=Supervisor(db=db, events=events, policy=policy, running=self._running),
+            supervisor=Supervisor(backend=backend, events=events, running=self._running),
             recorder=OutcomeRecorder(
-                writes=writes, storage=storage, policy=policy, events=events, claims=claims
+                backend=backend, storage=storage, events=events, claims=claims
             ),
             events=events,
         )
         self._claim_loop = ClaimLoop(
             claims=claims,
             pools=self.pools,
-            writes=writes,
-            dispatcher=dispatcher,
+            backend=backend,
             events=events,
             start=self._slots.open,
         )
-        self._lease_keeper = LeaseKeeper(db, self._running, settings.lease_s)
+        self._lease_keeper = LeaseKeeper(backend, self._running, settings.lease_s)
         self._sweeper = Sweeper(
-            db=db,
-            dispatcher=dispatcher,
+            backend=backend,
             events=events,
-            policy=policy,
             max_attempts=settings.max_attempts,
             ours=self._running,
         )
@@ -126,13 +112,8 @@ class Runner:
         for item in held:
             if item.worker is not None:
                 item.worker.kill()
-
-        def requeue(conn: Connection) -> None:
-            for item in held:
-                outcomes.retry(conn, item.row)
-
         try:
-            await self._db.run(requeue)
+            await self._backend.requeue([item.row for item in held])
         except Exception:  # e.g. the database is down: their leases lapse instead
             log.exception("could not hand %d running tasks back to the queue", len(held))
         for pool in self.pools.values():

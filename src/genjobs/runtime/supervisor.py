@@ -18,8 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, assert_never
 
-from sqlalchemy import Connection
-
+from genjobs.backends.base import TaskBackend
 from genjobs.core.states import FailCode
 from genjobs.dispatch.events import TaskEvents
 from genjobs.runtime.messages import (
@@ -36,8 +35,6 @@ from genjobs.runtime.messages import (
 from genjobs.runtime.outcomes import Outcome
 from genjobs.runtime.pool import WorkerProcess
 from genjobs.runtime.running import RunningTask, RunningTasks
-from genjobs.store import lifecycle, tasks
-from genjobs.store.database import Database
 
 PROGRESS_WRITE_EVERY_S = 0.25
 PROGRESS_CALLBACK_EVERY_S = 1.0
@@ -47,14 +44,12 @@ class Supervisor:
     def __init__(
         self,
         *,
-        db: Database,
+        backend: TaskBackend,
         events: TaskEvents,
-        policy: lifecycle.OutboxPolicy,
         running: RunningTasks,
     ) -> None:
-        self._db = db
+        self._backend = backend
         self._events = events
-        self._policy = policy
         self._running = running
 
     async def run(
@@ -71,7 +66,7 @@ class Supervisor:
             return Outcome.failed(FailCode.WORKER_CRASHED, "the worker process died")
         if task.cancel_deadline is not None:
             worker.send(CancelTask(task_id))
-        progress = _ProgressWriter(self._db, self._events, self._policy, row)
+        progress = _ProgressWriter(self._backend, self._events, row)
         while True:
             limit = (
                 deadline if task.cancel_deadline is None else min(deadline, task.cancel_deadline)
@@ -115,14 +110,12 @@ class _ProgressWriter:
 
     def __init__(
         self,
-        db: Database,
+        backend: TaskBackend,
         events: TaskEvents,
-        policy: lifecycle.OutboxPolicy,
         row: Mapping[Any, Any],
     ) -> None:
-        self._db = db
+        self._backend = backend
         self._events = events
-        self._policy = policy
         self._row = row
         self._last_write = 0.0
         self._last_callback = 0.0
@@ -137,14 +130,9 @@ class _ProgressWriter:
         )
         if send_callback:
             self._last_callback = now
-        row, policy = self._row, self._policy
-
-        def write(conn: Connection) -> None:
-            # Conditional on our attempt, and only ever upwards: a stale run writes nothing.
-            if tasks.set_progress(conn, row["id"], row["attempt"], percent) and send_callback:
-                lifecycle.progress_event(conn, row, percent, policy)
-
-        await self._db.run(write)
+        row = self._row
+        # Conditional on our attempt, and only ever upwards: a stale run writes nothing.
+        await self._backend.report_progress(row, percent, callback=send_callback)
         self._events.changed(row["id"])
         if send_callback:
             self._events.outbox_written()

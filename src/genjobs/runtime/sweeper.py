@@ -1,7 +1,7 @@
 """The sweeper: nothing stays stuck when a server dies.
 
 Every few seconds it hands tasks left ``waiting`` (their hand-off to the queue was lost
-with a crash) to the dispatcher again, and takes over tasks whose lease lapsed (their
+with a crash) to the queue again, and takes over tasks whose lease lapsed (their
 runner died, or lost touch with the database for longer than the lease): each goes back
 to the queue for another attempt, or fails with ``worker_lost`` once it has had
 ``max_attempts`` (``canceled`` if it was asked to cancel meanwhile). Any server's
@@ -13,19 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Container, Mapping
-from functools import partial
-from typing import Any
+from collections.abc import Container
 
-from sqlalchemy import Connection
-
+from genjobs.backends.base import Row, TaskBackend
 from genjobs.core.clock import now_ms
-from genjobs.core.states import FailCode, State
-from genjobs.dispatch.base import Dispatcher
+from genjobs.core.states import FailCode
 from genjobs.dispatch.events import TaskEvents
-from genjobs.runtime.outcomes import CANCELED_MESSAGE, fail, retry
-from genjobs.store import lifecycle, tasks
-from genjobs.store.database import Database
+from genjobs.runtime.outcomes import CANCELED_MESSAGE
 
 log = logging.getLogger("genjobs.runner")
 
@@ -39,17 +33,13 @@ class Sweeper:
     def __init__(
         self,
         *,
-        db: Database,
-        dispatcher: Dispatcher,
+        backend: TaskBackend,
         events: TaskEvents,
-        policy: lifecycle.OutboxPolicy,
         max_attempts: int,
         ours: Container[str],
     ) -> None:
-        self._db = db
-        self._dispatcher = dispatcher
+        self._backend = backend
         self._events = events
-        self._policy = policy
         self._max_attempts = max_attempts
         # The ids of the tasks this runner runs: a lapsed lease of one of them means only
         # that the lease keeper is late, not that its runner is gone.
@@ -65,28 +55,26 @@ class Sweeper:
 
     async def sweep(self) -> None:
         """Requeue tasks left ``waiting``; retry or fail tasks whose lease lapsed."""
-        stale = await self._db.run(
-            partial(tasks.ids_in_state, state=State.WAITING, older_than=now_ms() - STALE_WAITING_MS)
-        )
+        stale = await self._backend.stale_waiting(now_ms() - STALE_WAITING_MS)
         for task_id, model in stale:
-            await self._dispatcher.submit(task_id, model)
-        expired = await self._db.run(partial(tasks.expired_leases, now=now_ms()))
+            await self._backend.enqueue(task_id, model)
+        expired = await self._backend.expired_leases(now_ms())
         for row in expired:
             if row["id"] in self._ours:
                 continue
-            await self._db.run(partial(self._recover, row=row))
+            await self._recover(row)
             self._events.changed(row["id"])
             self._events.work_arrived({row["model"]})
 
-    def _recover(self, conn: Connection, row: Mapping[Any, Any]) -> None:
+    async def _recover(self, row: Row) -> None:
         """Retry a task whose runner was lost, or fail it once it has used its attempts."""
         if row["attempt"] < self._max_attempts and not row["cancel_requested"]:
             log.warning("task %s lost its worker; retrying it", row["id"])
-            retry(conn, row)
+            await self._backend.requeue([row])
             return
         if row["cancel_requested"]:
             code, message = FailCode.CANCELED, CANCELED_MESSAGE
         else:
             code = FailCode.WORKER_LOST
             message = f"the worker running the task was lost {row['attempt']} times"
-        fail(conn, row, code=code, message=message, policy=self._policy)
+        await self._backend.fail(row, code=code, message=message)

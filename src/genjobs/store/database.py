@@ -22,11 +22,13 @@ from alembic.config import Config
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import StaticPool
 
 from genjobs.store.checkpoint import WalCheckpointer
 from genjobs.store.prepared import Prepared
 
 T = TypeVar("T")
+MEMORY_URL = "sqlite://"  # a private in-memory database (backends.memory)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -43,6 +45,10 @@ def _tune_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
 def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url == MEMORY_URL:  # one connection, or every checkout would see a database of its own
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
     if url.startswith("sqlite"):
         engine = create_engine(url, pool_size=8, max_overflow=8)
         event.listen(engine, "connect", _tune_sqlite)
@@ -80,6 +86,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.in_memory = url == MEMORY_URL
         self._sqlite_reader: sqlite3.Connection | None = None
         self._loop_connection: Connection | None = None
         self._loop_thread: int | None = None
@@ -88,13 +95,15 @@ class Database:
         self._write_gate = threading.Lock()
         self._checkpointer = (
             WalCheckpointer(self.engine.url.database or "", self._write_gate)
-            if self.is_sqlite
+            if self.is_sqlite and not self.in_memory
             else None
         )
 
     def _reader(self) -> sqlite3.Connection:
         """One autocommit connection for prepared reads on the event loop thread: every
         SELECT sees the latest commit, with no pool checkout or transaction around it."""
+        if self._sqlite_reader is None and self.in_memory:  # the one connection there is
+            self._sqlite_reader = self.engine.raw_connection().driver_connection
         if self._sqlite_reader is None:
             path = self.engine.url.database or ""
             reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

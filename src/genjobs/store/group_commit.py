@@ -11,12 +11,13 @@ The contract for a batched function: it may raise only before it writes anything
 Any other failure rolls the batch back and every function in it runs again in a
 transaction of its own, so one bad request cannot take the others down with it.
 
-A rider (``ride``) is a write with no caller waiting on it (the dispatcher's hand-off of
+A rider (``ride``) is a write with no caller waiting on it (the task backend's hand-off of
 new tasks to the queue): it runs in the next batch's transaction, whoever starts it, and
 so costs no commit of its own.
 
-On PostgreSQL each call is its own transaction (``Database.run``): the server already
-commits concurrent transactions in parallel and groups their WAL flushes.
+SQLite only (backends.sqlite): on PostgreSQL each call is its own transaction (backends.
+postgres), as the server already commits concurrent transactions in parallel and groups
+their WAL flushes.
 """
 
 from __future__ import annotations
@@ -45,22 +46,17 @@ class _Call(Generic[T]):
 
 class GroupCommit:
     def __init__(self, db: Database) -> None:
+        assert db.is_sqlite, db.engine.url
         self._db = db
         self._pending: list[_Call[Any]] = []
         self._riders: list[Callable[[Connection], None]] = []
 
-    def ride(self, fn: Callable[[Connection], None]) -> bool:
-        """Run ``fn`` first in the next batch's transaction; False where there are no
-        batches (PostgreSQL). ``fn`` must be safe to run again or to be lost with a
-        rolled-back batch: nobody learns how it went."""
-        if not self._db.is_sqlite:
-            return False
+    def ride(self, fn: Callable[[Connection], None]) -> None:
+        """Run ``fn`` first in the next batch's transaction. ``fn`` must be safe to run
+        again or to be lost with a rolled-back batch: nobody learns how it went."""
         self._riders.append(fn)
-        return True
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
-        if not self._db.is_sqlite:
-            return await self._db.run(fn)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._pending.append(_Call(fn, future))

@@ -12,9 +12,17 @@ from typing import Any
 from sqlalchemy import Connection
 
 from genjobs.core.clock import now_ms
-from genjobs.core.errors import InsufficientCredits
+from genjobs.core.errors import InsufficientCredits, invalid, task_not_found
 from genjobs.core.record import callback_body
-from genjobs.core.states import CANCEL_UNSTARTED, FAIL_RUN, FailCode, State, Transition
+from genjobs.core.states import (
+    CANCEL_UNSTARTED,
+    FAIL_RUN,
+    FINAL_STATES,
+    REQUEUE,
+    FailCode,
+    State,
+    Transition,
+)
 from genjobs.files.storage import StoredFile
 from genjobs.store import deliveries, files, keys, tasks
 
@@ -62,6 +70,21 @@ def create(conn: Connection, new: NewTask) -> str:
         request_hash=new.request_hash,
     )
     return task_id
+
+
+def create_once(conn: Connection, new: NewTask) -> tuple[str, bool]:
+    """Create the task, or return the earlier one made with the same Idempotency-Key:
+    (task id, created). Group-committed: every refusal comes before anything is written."""
+    if new.idempotency_key:
+        earlier = tasks.find_by_idempotency_key(conn, new.owner_id, new.idempotency_key)
+        if earlier is not None:
+            if earlier["request_hash"] != new.request_hash:
+                raise invalid(
+                    "Idempotency-Key",
+                    "this key was already used with a different request body",
+                )
+            return str(earlier["id"]), False
+    return create(conn, new), True
 
 
 def _write_callback(conn: Connection, task_id: str, policy: OutboxPolicy) -> None:
@@ -141,6 +164,57 @@ def finish_failure(
     return True
 
 
+def fail_run(
+    conn: Connection,
+    row: Mapping[Any, Any],
+    *,
+    code: str,
+    message: str,
+    policy: OutboxPolicy,
+    cost_ms: int | None = None,
+) -> bool:
+    """Fail a ``generating`` task in ``row``'s attempt: refund, final callback."""
+    return finish_failure(
+        conn,
+        row["id"],
+        code=code,
+        message=message,
+        policy=policy,
+        via=FAIL_RUN,
+        attempt=row["attempt"],
+        cost_time=cost_ms,
+    )
+
+
+def requeue(conn: Connection, row: Mapping[Any, Any]) -> bool:
+    """Hand a ``generating`` task back to the queue; its next claim is a new attempt."""
+    return tasks.move(
+        conn,
+        row["id"],
+        REQUEUE,
+        attempt=row["attempt"],
+        lease_until=None,
+        worker_id=None,
+        progress=0,
+    )
+
+
+def cancel(
+    conn: Connection, task_id: str, owner_id: str | None, policy: OutboxPolicy
+) -> Mapping[Any, Any]:
+    """Cancel a task of ``owner_id`` (None: anyone's) by request_cancel; its row after.
+    Refuses (not found, already finished) before it writes."""
+    row = tasks.get(conn, task_id, owner_id)
+    if row is None:
+        raise task_not_found(task_id)
+    if row["state"] in FINAL_STATES:
+        raise invalid("taskId", f"the task already finished (state {row['state']})")
+    request_cancel(conn, row, policy)
+    updated = tasks.get(conn, task_id)
+    assert updated is not None  # read in this same transaction
+    return updated
+
+
 def request_cancel(conn: Connection, task: Mapping[Any, Any], policy: OutboxPolicy) -> bool:
     """Cancel now if no worker has it; else flag it for the worker. False if already final."""
     if task["state"] in (State.WAITING, State.QUEUING):
@@ -157,6 +231,15 @@ def request_cancel(conn: Connection, task: Mapping[Any, Any], policy: OutboxPoli
     if task["state"] == State.GENERATING:
         return tasks.flag_cancel(conn, task["id"], task["attempt"])
     return False
+
+
+def report_progress(
+    conn: Connection, task: Mapping[Any, Any], progress: int, policy: OutboxPolicy, callback: bool
+) -> None:
+    """Raise the progress of ``task``'s attempt (only ever upwards: a stale run writes
+    nothing) and, with ``callback``, queue a progress callback."""
+    if tasks.set_progress(conn, task["id"], task["attempt"], progress) and callback:
+        progress_event(conn, task, progress, policy)
 
 
 def progress_event(

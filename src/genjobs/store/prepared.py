@@ -1,7 +1,7 @@
 """Statements compiled once per dialect and run straight on the DBAPI connection.
 
 For the hottest paths only (recordInfo's read, createTask's debit and insert, the
-dispatcher's hand-off, the runner's claim): there SQLAlchemy's per-execution machinery
+backend's hand-off, the runner's claim): there SQLAlchemy's per-execution machinery
 (compilation cache lookup, parameter processing, result set-up) costs more than the
 query itself, about 20-40 us a statement against 5-20 us on SQLite. Only for plain
 column types (str, int, float, None) whose values need no conversion by SQLAlchemy.

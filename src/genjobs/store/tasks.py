@@ -245,6 +245,15 @@ def renew_lease(conn: Connection, task_id: str, attempt: int, lease_until: int) 
     return _update_running(conn, task_id, attempt, {"lease_until": lease_until})
 
 
+def renew_leases(
+    conn: Connection, rows: Sequence[Mapping[Any, Any]], until: int
+) -> tuple[list[str], set[str]]:
+    """Extend the leases of ``rows`` (their attempts); returns (ids whose lease was lost,
+    ids asked to cancel)."""
+    lost = [row["id"] for row in rows if not renew_lease(conn, row["id"], row["attempt"], until)]
+    return lost, cancel_requested_ids(conn, [row["id"] for row in rows])
+
+
 def set_progress(conn: Connection, task_id: str, attempt: int, progress: int) -> bool:
     values = {"progress": progress, "update_time": now_ms()}
     return _update_running(conn, task_id, attempt, values, tasks.c.progress < progress)

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from genjobs.backends.base import TaskBackend
 from genjobs.config import Settings
-from genjobs.dispatch.base import Dispatcher
 from genjobs.dispatch.events import TaskEvents
 from genjobs.files.storage import Storage
 from genjobs.runtime.registry import ModelRegistry
 from genjobs.store.database import Database
-from genjobs.store.group_commit import GroupCommit
-from genjobs.store.lifecycle import OutboxPolicy
 
 
 class Ports(Protocol):
@@ -21,14 +19,10 @@ class Ports(Protocol):
     @property
     def db(self) -> Database: ...
     @property
-    def writes(self) -> GroupCommit: ...
+    def backend(self) -> TaskBackend: ...
     @property
     def registry(self) -> ModelRegistry: ...
     @property
     def storage(self) -> Storage: ...
     @property
-    def dispatcher(self) -> Dispatcher: ...
-    @property
     def events(self) -> TaskEvents: ...
-    @property
-    def policy(self) -> OutboxPolicy: ...

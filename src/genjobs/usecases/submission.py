@@ -8,20 +8,17 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import anyio.to_thread
 from pydantic import ValidationError
-from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from genjobs import metrics
 from genjobs.core.errors import InvalidInput, describe_validation_errors, invalid
 from genjobs.core.principal import Principal
 from genjobs.files.fetch import FetchError, check_public_url
 from genjobs.runtime.inputs import validate_input
-from genjobs.store import lifecycle, tasks
+from genjobs.store import lifecycle
 from genjobs.usecases.input_files import check_input_files
 from genjobs.usecases.ports import Ports
 
@@ -73,13 +70,10 @@ async def submit(ports: Ports, caller: Principal, submission: Submission) -> Sub
         idempotency_key=key,
         request_hash=hashlib.sha256(submission.param.encode()).hexdigest() if key else None,
     )
-    try:
-        task_id, created = await ports.writes.run(partial(_create_once, new=new))
-    except IntegrityError:  # a concurrent request with the same Idempotency-Key won
-        task_id, created = await ports.db.run(partial(_create_once, new=new))
+    task_id, created = await ports.backend.create(new)
     if created:
         metrics.tasks_created.labels(model.name).inc()
-        await ports.dispatcher.submit(task_id, model.name)
+        await ports.backend.enqueue(task_id, model.name)
     ignored_keys = [f"input.{name}" for name in ignored]
     if ignored_keys:
         log.info("task %s: ignored unknown input keys %s", task_id, ", ".join(ignored_keys))
@@ -91,18 +85,3 @@ async def _check_callback_url(field: str, url: str, allow_private: bool) -> None
         await anyio.to_thread.run_sync(check_public_url, url, allow_private)
     except FetchError as exc:
         raise invalid(field, str(exc)) from exc
-
-
-def _create_once(conn: Connection, new: lifecycle.NewTask) -> tuple[str, bool]:
-    """Create the task, or return the earlier one made with the same Idempotency-Key.
-    Group-committed: every refusal comes before anything is written."""
-    if new.idempotency_key:
-        earlier = tasks.find_by_idempotency_key(conn, new.owner_id, new.idempotency_key)
-        if earlier is not None:
-            if earlier["request_hash"] != new.request_hash:
-                raise invalid(
-                    "Idempotency-Key",
-                    "this key was already used with a different request body",
-                )
-            return str(earlier["id"]), False
-    return lifecycle.create(conn, new), True

@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -126,7 +125,7 @@ async def record_info(request: Request) -> JSONResponse:
         raise invalid("taskId", "Field required")
     if len(task_id) > 64:
         raise invalid("taskId", "String should have at most 64 characters")
-    record = await tasks.read_record(svc.db, task_id, caller.owner_filter)
+    record = await svc.backend.read_record(task_id, caller.owner_filter)
     if record is None:
         raise task_not_found(task_id)
     return ok(record)
@@ -167,15 +166,8 @@ async def list_tasks(
         position = tasks.decode_cursor(cursor) if cursor else None
     except ValueError as exc:
         raise invalid("cursor", str(exc)) from exc
-    rows, next_cursor = await svc.db.run(
-        partial(
-            tasks.list_page,
-            owner_id=caller.owner_filter,
-            state=state,
-            model=model,
-            limit=limit,
-            cursor=position,
-        )
+    rows, next_cursor = await svc.backend.list_page(
+        owner_id=caller.owner_filter, state=state, model=model, limit=limit, cursor=position
     )
     return ok({"items": [task_record(row) for row in rows], "nextCursor": next_cursor})
 
@@ -192,7 +184,7 @@ async def cancel_task(body: TaskIdBody, caller: Caller, svc: Svc) -> JSONRespons
     response_class=StreamingResponse,
 )
 async def stream_task(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> StreamingResponse:
-    row = await svc.db.run(partial(tasks.get, task_id=taskId, owner_id=caller.owner_filter))
+    row = await svc.backend.get(taskId, caller.owner_filter)
     if row is None:
         raise task_not_found(taskId)
 
@@ -202,7 +194,7 @@ async def stream_task(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> Streamin
         idle_s = 0.0
         try:
             while True:
-                current = await svc.db.run(partial(tasks.get, task_id=taskId))
+                current = await svc.backend.get(taskId)
                 if current is None:
                     return
                 key = (current["state"], current["progress"], current["update_time"])

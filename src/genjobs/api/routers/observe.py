@@ -20,7 +20,7 @@ from genjobs.core.clock import now_ms
 from genjobs.core.errors import NotFound, task_not_found
 from genjobs.core.record import task_record
 from genjobs.core.states import State
-from genjobs.store import changes, tasks
+from genjobs.store import changes
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 HEARTBEAT_S = 15.0
@@ -63,7 +63,7 @@ async def task_changes(caller: Caller, svc: Svc) -> StreamingResponse:
 
 @router.get("/timeline", summary="When a task was created, queued, started and finished")
 async def task_timeline(taskId: TaskIdQuery, caller: Caller, svc: Svc) -> JSONResponse:
-    row = await svc.db.run(partial(tasks.get, task_id=taskId, owner_id=caller.owner_filter))
+    row = await svc.backend.get(taskId, caller.owner_filter)
     if row is None:
         raise task_not_found(taskId)
     return ok(
@@ -91,7 +91,7 @@ async def transcript(
         Literal["srt", "vtt", "txt", "json"], Query(description="The file's format.")
     ] = "srt",
 ) -> Response:
-    row = await svc.db.run(partial(tasks.get, task_id=taskId, owner_id=caller.owner_filter))
+    row = await svc.backend.get(taskId, caller.owner_filter)
     if row is None:
         raise task_not_found(taskId)
     words = _transcript_of(row["result_json"]) if row["state"] == State.SUCCESS else None
