@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from genjobs.core.states import ALLOWED, TRANSITIONS, State, Transition, transition
-from genjobs.store import keys, tasks
+from genjobs.store import keys, tables, tasks
 from genjobs.store.database import Database
+from genjobs.store.rows import TaskRow
 from tests.test_dispatch import new_task
 
 
@@ -64,3 +65,7 @@ def test_every_transition_from_every_state(database: Database, move: Transition)
         )
     )
     assert not database.run_sync(lambda conn: tasks.move(conn, stale, move, attempt=1))
+
+
+def test_a_task_row_types_every_column_of_the_tasks_table() -> None:
+    assert set(TaskRow.__annotations__) == {column.name for column in tables.tasks.columns}

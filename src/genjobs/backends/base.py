@@ -15,8 +15,9 @@ from typing import Any, Protocol
 
 from genjobs.files.storage import StoredFile
 from genjobs.store.lifecycle import NewTask
+from genjobs.store.rows import TaskRow
 
-Row = Mapping[Any, Any]  # a task row (store.tables.tasks) as a mapping
+Row = TaskRow  # a task row (store.tables.tasks), typed
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from genjobs.backends.base import ClaimRequest, TaskBackend
 from genjobs.dispatch.events import TaskEvents
 from genjobs.runtime.pool import ModelPool
+from genjobs.store.rows import TaskRow
 
 log = logging.getLogger("genjobs.runner")
 
@@ -40,7 +40,7 @@ class Claims:
     def may_have_queued(self, model: str) -> bool:
         return model in self._maybe_queued
 
-    def claimed(self, wanted: Mapping[str, int], rows: Iterable[Mapping[Any, Any]]) -> None:
+    def claimed(self, wanted: Mapping[str, int], rows: Iterable[TaskRow]) -> None:
         """Note what a committed claim got: a model that got fewer than it asked for has
         drained its queue."""
         got = [row["model"] for row in rows]
@@ -61,7 +61,7 @@ class ClaimLoop:
         pools: Mapping[str, ModelPool],
         backend: TaskBackend,
         events: TaskEvents,
-        start: Callable[[Mapping[Any, Any]], None],
+        start: Callable[[TaskRow], None],
     ) -> None:
         self._claims = claims
         self._pools = pools

@@ -15,9 +15,8 @@ same pool slot, so a busy queue costs one write per task, not two.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from genjobs import metrics
 from genjobs.backends.base import TaskBackend
@@ -25,6 +24,7 @@ from genjobs.core.states import FailCode, State
 from genjobs.dispatch.events import TaskEvents
 from genjobs.files.storage import Storage, StoredFile
 from genjobs.runtime.claim_loop import Claims
+from genjobs.store.rows import TaskRow
 
 CANCELED_MESSAGE = "the task was canceled"
 
@@ -65,9 +65,7 @@ class OutcomeRecorder:
         self._events = events
         self._claims = claims
 
-    async def record(
-        self, row: Mapping[Any, Any], outcome: Outcome, cost_ms: int
-    ) -> Mapping[Any, Any] | None:
+    async def record(self, row: TaskRow, outcome: Outcome, cost_ms: int) -> TaskRow | None:
         """Record the outcome of ``row``'s attempt and, while the model may have queued
         tasks, claim its next one in the same transaction; returns that task, if any.
         Neither write raises an ApiError, so a failed group commit rolls back and retries

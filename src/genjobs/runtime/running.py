@@ -9,18 +9,18 @@ them back to the queue.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from genjobs.dispatch.events import TaskEvents
 from genjobs.runtime.messages import CancelNoted, CancelTask
 from genjobs.runtime.pool import WorkerProcess
+from genjobs.store.rows import TaskRow
 
 
 @dataclass(eq=False)
 class RunningTask:
-    row: Mapping[Any, Any]  # the task as claimed: its attempt is the lease we hold
+    row: TaskRow  # the task as claimed: its attempt is the lease we hold
     worker: WorkerProcess | None = None  # set once the task was sent to a process
     cancel_deadline: float | None = None  # monotonic; the model is killed after it
     lost: bool = False  # the lease was taken from us: stop without writing
@@ -37,7 +37,7 @@ class RunningTasks:
         self._cancel_grace_s = cancel_grace_s
         self._tasks: dict[str, RunningTask] = {}
 
-    def start(self, row: Mapping[Any, Any]) -> RunningTask:
+    def start(self, row: TaskRow) -> RunningTask:
         """Hold a just-claimed task; call it before any await after the claim."""
         running = self._tasks[row["id"]] = RunningTask(row)
         self._events.changed(row["id"])

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from genjobs.core.states import FailCode
 from genjobs.dispatch.events import TaskEvents
@@ -22,6 +21,7 @@ from genjobs.runtime.pool import ModelPool, WorkerProcess
 from genjobs.runtime.registry import ModelRegistry
 from genjobs.runtime.running import RunningTask, RunningTasks
 from genjobs.runtime.supervisor import Supervisor
+from genjobs.store.rows import TaskRow
 
 log = logging.getLogger("genjobs.runner")
 
@@ -50,7 +50,7 @@ class Slots:
         self._events = events
         self._slots: set[asyncio.Task[None]] = set()
 
-    def open(self, row: Mapping[Any, Any]) -> None:
+    def open(self, row: TaskRow) -> None:
         """Reserve a slot of the task's model and run the task there. Synchronous: the
         task is held (and the slot taken) before the caller awaits anything."""
         self._pools[row["model"]].reserve()
@@ -80,7 +80,7 @@ class Slots:
         """Run one task; returns the worker (to keep) and the next task claimed, if any."""
         row = running.row
         started = time.monotonic()  # the timeout includes loading a new process's model
-        next_row: Mapping[Any, Any] | None = None
+        next_row: TaskRow | None = None
         try:
             if worker is None or not worker.alive():
                 worker = None

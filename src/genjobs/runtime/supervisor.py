@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
-from typing import Any, assert_never
+from typing import assert_never
 
 from genjobs.backends.base import TaskBackend
 from genjobs.core.states import FailCode
@@ -35,6 +34,7 @@ from genjobs.runtime.messages import (
 from genjobs.runtime.outcomes import Outcome
 from genjobs.runtime.pool import WorkerProcess
 from genjobs.runtime.running import RunningTask, RunningTasks
+from genjobs.store.rows import TaskRow
 
 PROGRESS_WRITE_EVERY_S = 0.25
 PROGRESS_CALLBACK_EVERY_S = 1.0
@@ -112,7 +112,7 @@ class _ProgressWriter:
         self,
         backend: TaskBackend,
         events: TaskEvents,
-        row: Mapping[Any, Any],
+        row: TaskRow,
     ) -> None:
         self._backend = backend
         self._events = events

@@ -5,9 +5,8 @@ connection of one transaction, so a state change and its side effects commit tog
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -25,6 +24,7 @@ from genjobs.core.states import (
 )
 from genjobs.files.storage import StoredFile
 from genjobs.store import deliveries, files, keys, tasks
+from genjobs.store.rows import TaskRow
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def _write_callback(conn: Connection, task_id: str, policy: OutboxPolicy) -> Non
 
 def finish_success(
     conn: Connection,
-    task: Mapping[Any, Any],
+    task: TaskRow,
     *,
     result_json: str,
     cost_time: int,
@@ -166,7 +166,7 @@ def finish_failure(
 
 def fail_run(
     conn: Connection,
-    row: Mapping[Any, Any],
+    row: TaskRow,
     *,
     code: str,
     message: str,
@@ -186,7 +186,7 @@ def fail_run(
     )
 
 
-def requeue(conn: Connection, row: Mapping[Any, Any]) -> bool:
+def requeue(conn: Connection, row: TaskRow) -> bool:
     """Hand a ``generating`` task back to the queue; its next claim is a new attempt."""
     return tasks.move(
         conn,
@@ -199,9 +199,7 @@ def requeue(conn: Connection, row: Mapping[Any, Any]) -> bool:
     )
 
 
-def cancel(
-    conn: Connection, task_id: str, owner_id: str | None, policy: OutboxPolicy
-) -> Mapping[Any, Any]:
+def cancel(conn: Connection, task_id: str, owner_id: str | None, policy: OutboxPolicy) -> TaskRow:
     """Cancel a task of ``owner_id`` (None: anyone's) by request_cancel; its row after.
     Refuses (not found, already finished) before it writes."""
     row = tasks.get(conn, task_id, owner_id)
@@ -215,7 +213,7 @@ def cancel(
     return updated
 
 
-def request_cancel(conn: Connection, task: Mapping[Any, Any], policy: OutboxPolicy) -> bool:
+def request_cancel(conn: Connection, task: TaskRow, policy: OutboxPolicy) -> bool:
     """Cancel now if no worker has it; else flag it for the worker. False if already final."""
     if task["state"] in (State.WAITING, State.QUEUING):
         if finish_failure(
@@ -234,7 +232,7 @@ def request_cancel(conn: Connection, task: Mapping[Any, Any], policy: OutboxPoli
 
 
 def report_progress(
-    conn: Connection, task: Mapping[Any, Any], progress: int, policy: OutboxPolicy, callback: bool
+    conn: Connection, task: TaskRow, progress: int, policy: OutboxPolicy, callback: bool
 ) -> None:
     """Raise the progress of ``task``'s attempt (only ever upwards: a stale run writes
     nothing) and, with ``callback``, queue a progress callback."""
@@ -242,9 +240,7 @@ def report_progress(
         progress_event(conn, task, progress, policy)
 
 
-def progress_event(
-    conn: Connection, task: Mapping[Any, Any], progress: int, policy: OutboxPolicy
-) -> None:
+def progress_event(conn: Connection, task: TaskRow, progress: int, policy: OutboxPolicy) -> None:
     if task["progress_callback_url"]:
         deliveries.enqueue(
             conn,

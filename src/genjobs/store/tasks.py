@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Integer,
-    RowMapping,
     and_,
     bindparam,
     func,
@@ -26,6 +25,7 @@ from genjobs.core.record import RECORD_COLUMNS, ZERO_UNTIL_FINISHED
 from genjobs.core.states import CLAIM, ENQUEUE, SUCCEED, State, Transition
 from genjobs.store.database import Database
 from genjobs.store.prepared import Prepared
+from genjobs.store.rows import TaskRow, task_row
 from genjobs.store.tables import tasks
 
 # A list page stops early once its params, results and messages pass this many characters,
@@ -106,17 +106,19 @@ async def read_record(
     return await db.read_one(_RECORD_BY_ID_AND_OWNER, task_id=task_id, owner=owner_id)
 
 
-def get(conn: Connection, task_id: str, owner_id: str | None = None) -> RowMapping | None:
+def get(conn: Connection, task_id: str, owner_id: str | None = None) -> TaskRow | None:
     """The task, or None when it does not exist or (with ``owner_id``) is someone else's."""
     query = select(tasks).where(tasks.c.id == task_id)
     if owner_id is not None:
         query = query.where(tasks.c.owner_id == owner_id)
-    return conn.execute(query).mappings().first()
+    row = conn.execute(query).mappings().first()
+    return None if row is None else task_row(row)
 
 
-def find_by_idempotency_key(conn: Connection, owner_id: str, key: str) -> RowMapping | None:
+def find_by_idempotency_key(conn: Connection, owner_id: str, key: str) -> TaskRow | None:
     query = select(tasks).where(tasks.c.owner_id == owner_id, tasks.c.idempotency_key == key)
-    return conn.execute(query).mappings().first()
+    row = conn.execute(query).mappings().first()
+    return None if row is None else task_row(row)
 
 
 def move(
@@ -200,21 +202,24 @@ _CLAIM = {postgresql: _claim_statement(postgresql) for postgresql in (False, Tru
 
 def claim(
     conn: Connection, free_slots: Mapping[str, int], worker_id: str, lease_ms: int
-) -> list[Mapping[Any, Any]]:
+) -> list[TaskRow]:
     """Take the oldest queuing tasks this worker has room for (``free_slots`` per model),
     each with a lease, in one transaction; oldest first."""
     statement = _CLAIM[conn.dialect.name == "postgresql"]
     now = now_ms()
-    claimed: list[Mapping[Any, Any]] = []
+    claimed: list[TaskRow] = []
     for model, free in free_slots.items():
         if free > 0:
-            claimed += statement.fetch_all(
-                conn,
-                model=model,
-                limit=free,
-                worker_id=worker_id,
-                lease_until=now + lease_ms,
-                now=now,
+            claimed += map(
+                task_row,
+                statement.fetch_all(
+                    conn,
+                    model=model,
+                    limit=free,
+                    worker_id=worker_id,
+                    lease_until=now + lease_ms,
+                    now=now,
+                ),
             )
     return sorted(claimed, key=lambda row: row["create_time"])
 
@@ -270,12 +275,12 @@ def ids_in_state(
     return [(row.id, row.model) for row in rows]
 
 
-def expired_leases(conn: Connection, now: int) -> list[RowMapping]:
+def expired_leases(conn: Connection, now: int) -> list[TaskRow]:
     query = select(tasks).where(
         tasks.c.state == State.GENERATING,
         or_(tasks.c.lease_until.is_(None), tasks.c.lease_until < now),
     )
-    return list(conn.execute(query).mappings())
+    return [task_row(row) for row in conn.execute(query).mappings()]
 
 
 def cancel_requested_ids(conn: Connection, task_ids: Sequence[str]) -> set[str]:
@@ -320,7 +325,7 @@ def list_page(
     model: str | None,
     limit: int,
     cursor: tuple[int, str] | None,
-) -> tuple[list[RowMapping], str | None]:
+) -> tuple[list[TaskRow], str | None]:
     """Newest first; the cursor continues after the last task of the previous page."""
     query = select(tasks)
     if owner_id is not None:
@@ -338,7 +343,7 @@ def list_page(
             )
         )
     query = query.order_by(tasks.c.create_time.desc(), tasks.c.id.desc()).limit(limit + 1)
-    rows = list(conn.execute(query).mappings())
+    rows = [task_row(row) for row in conn.execute(query).mappings()]
     page = _within_budget(rows[:limit])
     next_cursor = None
     if len(page) < len(rows):
@@ -346,7 +351,7 @@ def list_page(
     return page, next_cursor
 
 
-def _within_budget(rows: list[RowMapping]) -> list[RowMapping]:
+def _within_budget(rows: list[TaskRow]) -> list[TaskRow]:
     """The longest run of ``rows`` whose texts fit LIST_PAGE_MAX_BYTES (at least one row):
     a page of large params or transcripts ends early and the cursor carries on from it."""
     total = 0
