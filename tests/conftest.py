@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,24 +13,17 @@ from fastapi.testclient import TestClient
 from genjobs.api.app import create_app
 from genjobs.config import Settings, use_settings
 from genjobs.store.database import Database
+from tests.cluster import fresh_postgres
 from tests.serverproc import ServerProcess
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "GENJOBS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 ADMIN_KEY = "gj_test_admin_key"
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped afterwards."""
-    name = f"genjobs_test_{secrets.token_hex(4)}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres() as url:
+        yield url
 
 
 def reset_postgres(url: str) -> None:
@@ -94,7 +85,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 def pg_db(postgres_url: str) -> Iterator[Database]:
     """The session's PostgreSQL database, emptied and migrated, for this test."""
     reset_postgres(postgres_url)
-    database = Database(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    database = Database(postgres_url)
     database.migrate()
     yield database
     database.dispose()

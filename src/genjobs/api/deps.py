@@ -15,6 +15,7 @@ from genjobs.core.principal import Principal
 
 Caller = Annotated[Principal, Depends(principal)]
 Svc = Annotated[Services, Depends(services)]
+SSE_HEARTBEAT_S = 15.0  # a comment line on a quiet stream, so proxies keep it open
 TaskIdQuery = Annotated[str, Query(min_length=1, max_length=64, description="The task's id.")]
 
 

@@ -112,7 +112,7 @@ class SqlBackend:
         limit: int,
         cursor: tuple[int, str] | None,
     ) -> tuple[list[Row], str | None]:
-        rows, next_cursor = await self.db.run(
+        return await self.db.run(
             partial(
                 tasks.list_page,
                 owner_id=owner_id,
@@ -122,7 +122,6 @@ class SqlBackend:
                 cursor=cursor,
             )
         )
-        return list(rows), next_cursor
 
     # --- the runner ------------------------------------------------------------------
     async def claim(self, request: ClaimRequest) -> list[Row]:
@@ -194,7 +193,7 @@ class SqlBackend:
         )
 
     async def expired_leases(self, now_ms: int) -> list[Row]:
-        return list(await self.db.run(partial(tasks.expired_leases, now=now_ms)))
+        return await self.db.run(partial(tasks.expired_leases, now=now_ms))
 
     # --- wake-ups --------------------------------------------------------------------
     async def wait_for_work(self, timeout_s: float) -> set[str] | None:

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
-from genjobs.api.deps import Caller, Svc, TaskIdQuery, event_stream
+from genjobs.api.deps import SSE_HEARTBEAT_S, Caller, Svc, TaskIdQuery, event_stream
 from genjobs.api.envelope import ok
 from genjobs.api.query import query_value
 from genjobs.api.request_route import RequestRoute
@@ -28,7 +28,6 @@ from genjobs.usecases.submission import Submission, submit
 
 log = logging.getLogger("genjobs.api")
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
-SSE_HEARTBEAT_S = 15.0
 
 
 class CreateTaskBody(BaseModel):

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from genjobs.api.deps import Caller, Svc, TaskIdQuery, event_stream
+from genjobs.api.deps import SSE_HEARTBEAT_S, Caller, Svc, TaskIdQuery, event_stream
 from genjobs.api.envelope import ok
 from genjobs.client.formats import FORMATS
 from genjobs.core.clock import now_ms
@@ -23,7 +23,6 @@ from genjobs.core.states import State
 from genjobs.store import changes
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
-HEARTBEAT_S = 15.0
 REREAD_S = 1.0  # changes made by other processes (remote workers) are seen this late
 MEDIA_TYPES = {"srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain"}
 
@@ -48,7 +47,7 @@ async def task_changes(caller: Caller, svc: Svc) -> StreamingResponse:
                 for row in rows:
                     yield f"event: task\ndata: {json.dumps(task_record(row))}\n\n"
                 quiet_s = 0.0 if rows else quiet_s + REREAD_S
-                if quiet_s >= HEARTBEAT_S:
+                if quiet_s >= SSE_HEARTBEAT_S:
                     quiet_s = 0.0
                     yield ": keep-alive\n\n"
                 with contextlib.suppress(TimeoutError):
